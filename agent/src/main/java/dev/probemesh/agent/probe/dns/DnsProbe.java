@@ -1,0 +1,341 @@
+package dev.probemesh.agent.probe.dns;
+
+import dev.probemesh.agent.probe.PhaseTimings;
+import dev.probemesh.agent.probe.Probe;
+import dev.probemesh.agent.probe.ProbeEnv;
+import dev.probemesh.agent.probe.ProbeResult;
+import dev.probemesh.agent.probe.net.DnsAnswers;
+import dev.probemesh.agent.probe.net.DnsResolvConf;
+import dev.probemesh.agent.probe.net.DnsTransport;
+import dev.probemesh.common.check.HostPort;
+import dev.probemesh.common.check.Hosts;
+import dev.probemesh.common.failure.FailureCode;
+import dev.probemesh.common.failure.ProbeStatus;
+import dev.probemesh.proto.v1.Check;
+import dev.probemesh.proto.v1.DnsParams;
+import dev.probemesh.proto.v1.Family;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import java.util.stream.Collectors;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+/**
+ * Kind {@code dns}: one query to a chosen resolver (or the system resolver from resolv.conf)
+ * over UDP or TCP, judged by rcode and, optionally, expected addresses, a regex over the answer
+ * and an expected rcode.
+ *
+ * <p>Family pinning pins the path to the <em>resolver</em>: with {@code ipv4}/{@code ipv6} the
+ * query travels over that family, so a resolver address of the other family is a spec mismatch
+ * (ERROR INTERNAL, naming both); with the system resolver the first nameserver of the pinned
+ * family is used (none: ERROR UNSUPPORTED). The record type asked is independent ({@code qtype}).
+ *
+ * <p>Codes: DNS_TIMEOUT (nothing by the deadline; over UDP one retransmit at half the time, like
+ * stub resolvers), DNS_NXDOMAIN, DNS_SERVFAIL (also other error rcodes), DNS_REFUSED, DNS_NODATA,
+ * DNS_TRUNCATED_TCP_FAILED (TC over UDP and the TCP retry failed), DNS_UNEXPECTED_ANSWER; a
+ * transport failure to the resolver keeps its transport code (REFUSED for a closed TCP port or
+ * an ICMP port unreachable over UDP, HOST_UNREACHABLE, NET_UNREACHABLE, NO_ROUTE, LOCAL_FIREWALL
+ * for EPERM), except that a TCP connect that times out is DNS_TIMEOUT, as dig would say.
+ *
+ * <p>Attributes: {@code rcode}, {@code resolver} (ip:port), {@code transport} (what carried the
+ * final answer), {@code answers} (comma-separated rdata of the asked type at the end of the CNAME
+ * chain), {@code ttl_min} (smallest TTL in the answer section), {@code chain} when CNAMEs were
+ * followed.
+ */
+public final class DnsProbe implements Probe {
+    private final ProbeEnv env;
+    private final DnsTransport transport;
+    private final Supplier<List<InetSocketAddress>> systemResolvers;
+
+    /**
+     * @param env the agent's shared environment (its policy is asked about every resolver address)
+     * @param transport the agent's shared DNS transport
+     * @param systemResolvers the system resolver's servers, e.g. {@code new DnsResolvConf(DnsResolvConf.SYSTEM)::servers}
+     */
+    public DnsProbe(ProbeEnv env, DnsTransport transport, Supplier<List<InetSocketAddress>> systemResolvers) {
+        this.env = Objects.requireNonNull(env, "env");
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.systemResolvers = Objects.requireNonNull(systemResolvers, "systemResolvers");
+    }
+
+    /** A probe asking /etc/resolv.conf's servers when a check names no resolver. */
+    public static DnsProbe withSystemResolver(ProbeEnv env, DnsTransport transport) {
+        return new DnsProbe(env, transport, new DnsResolvConf(DnsResolvConf.SYSTEM)::servers);
+    }
+
+    @Override
+    public CompletionStage<ProbeResult> run(Check check, long deadlineNanos) {
+        try {
+            return runChecked(check, deadlineNanos);
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                    "dns probe failed unexpectedly: " + e));
+        }
+    }
+
+    private CompletionStage<ProbeResult> runChecked(Check check, long deadline) {
+        DnsParams p = check.getDns();
+        long start = System.nanoTime();
+        Family family = check.getFamily();
+
+        // --- what to ask
+        Name qname;
+        try {
+            String t = check.getTarget().trim();
+            qname = Name.fromString(t.endsWith(".") ? t : t + ".");
+        } catch (TextParseException e) {
+            return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                    "target \"" + check.getTarget() + "\" is not a DNS name: " + e.getMessage()));
+        }
+        String qtypeText = p.getQtype().isEmpty() ? "A" : p.getQtype().toUpperCase(Locale.ROOT);
+        int qtype = Type.value(qtypeText);
+        if (qtype < 0) {
+            return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                    "dns.type \"" + qtypeText + "\" is not a record type"));
+        }
+        Pattern regex = null;
+        if (!p.getExpectRegex().isEmpty()) {
+            try {
+                regex = Pattern.compile(p.getExpectRegex());
+            } catch (PatternSyntaxException e) {
+                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "dns.expect-regex does not compile: " + e.getDescription()));
+            }
+        }
+
+        // --- whom to ask
+        InetSocketAddress server;
+        if (p.getResolver().isEmpty()) {
+            Optional<InetSocketAddress> s = systemResolvers.get().stream().filter(a -> fits(a.getAddress(), family)).findFirst();
+            if (s.isEmpty()) {
+                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.UNSUPPORTED,
+                        "resolv.conf lists no " + familyName(family) + " nameserver for a check pinned to "
+                                + familyName(family)));
+            }
+            server = s.get();
+            if (p.getPort() != 0) {
+                server = new InetSocketAddress(server.getAddress(), p.getPort());
+            }
+        } else {
+            HostPort hp = parseResolver(p.getResolver().trim(), p.getPort() == 0 ? 53 : p.getPort());
+            if (hp == null || !Hosts.isIpLiteral(hp.host()) || hp.port() < 1 || hp.port() > 65535) {
+                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "dns.resolver \"" + p.getResolver() + "\" is not an IP address or IP:port"));
+            }
+            InetAddress a = DnsResolvConf.literal(hp.host());
+            if (!fits(a, family)) {
+                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "dns.resolver " + hp.host() + " is an " + (a instanceof Inet6Address ? "IPv6" : "IPv4")
+                                + " address but the check is pinned to " + familyName(family)
+                                + " (family pins the path to the resolver; use a resolver of that family)"));
+            }
+            server = new InetSocketAddress(a, hp.port());
+        }
+        Optional<String> denied = env.policy().denied(server.getAddress());
+        if (denied.isPresent()) {
+            return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.POLICY_DENIED,
+                    "resolver " + DnsTransport.hostPort(server) + " denied by policy: " + denied.get()));
+        }
+
+        boolean rd = p.getRecursionDesired();
+        boolean tcp = "tcp".equalsIgnoreCase(p.getTransport());
+        Run run = new Run(p, qname, qtype, regex, server, start, deadline);
+        InetSocketAddress srv = server;
+        if (tcp) {
+            return transport.query(server, query(qname, qtype, rd), DnsTransport.Protocol.TCP, deadline, false)
+                    .thenApply(o -> run.judge(o, DnsTransport.Protocol.TCP, false));
+        }
+        return transport.query(server, query(qname, qtype, rd), DnsTransport.Protocol.UDP, deadline, true)
+                .thenCompose(o -> {
+                    if (o instanceof DnsTransport.Answered a && a.response().getHeader().getFlag(Flags.TC)) {
+                        return transport.query(srv, query(qname, qtype, rd), DnsTransport.Protocol.TCP, deadline, false)
+                                .thenApply(t -> run.judge(t, DnsTransport.Protocol.TCP, true));
+                    }
+                    return CompletableFuture.completedFuture(run.judge(o, DnsTransport.Protocol.UDP, false));
+                });
+    }
+
+    private static Message query(Name qname, int qtype, boolean recursionDesired) {
+        Message q = Message.newQuery(Record.newRecord(qname, qtype, DClass.IN));
+        if (recursionDesired) {
+            q.getHeader().setFlag(Flags.RD);
+        } else {
+            q.getHeader().unsetFlag(Flags.RD);
+        }
+        return q;
+    }
+
+    /** One run's context, judging the final outcome. */
+    private record Run(DnsParams p, Name qname, int qtype, Pattern regex, InetSocketAddress server,
+            long start, long deadline) {
+
+        ProbeResult judge(DnsTransport.Outcome o, DnsTransport.Protocol via, boolean afterTruncation) {
+            long totalUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start);
+            String resolver = DnsTransport.hostPort(server);
+            Family used = server.getAddress() instanceof Inet6Address ? Family.FAMILY_IPV6 : Family.FAMILY_IPV4;
+            Map<String, String> attrs = new LinkedHashMap<>();
+            attrs.put("resolver", resolver);
+            attrs.put("transport", via.wireName());
+            String ask = DnsAnswers.text(qname) + " " + Type.string(qtype) + " via " + resolver + " over " + via.wireName();
+
+            if (o instanceof DnsTransport.Failed f) {
+                PhaseTimings t = new PhaseTimings(0, us(f.connectNanos()), 0, 0, totalUs);
+                if (afterTruncation) {
+                    return ProbeResult.fail(FailureCode.DNS_TRUNCATED_TCP_FAILED, ask
+                            + ": the UDP answer was truncated and the TCP retry failed: "
+                            + (f.timedOut() ? "no answer (timeout)" : f.detail()), t, resolver, used, attrs);
+                }
+                if (f.timedOut()) {
+                    long ms = TimeUnit.NANOSECONDS.toMillis(deadline - start);
+                    return ProbeResult.fail(FailureCode.DNS_TIMEOUT, ask + ": no answer within " + ms + " ms"
+                            + (via == DnsTransport.Protocol.UDP ? " (sent twice)" : "") + "; " + f.detail(),
+                            t, resolver, used, attrs);
+                }
+                return ProbeResult.fail(f.code(), ask + ": " + f.detail(), t, resolver, used, attrs);
+            }
+
+            DnsTransport.Answered a = (DnsTransport.Answered) o;
+            Message m = a.response();
+            PhaseTimings t = new PhaseTimings(0, us(a.connectNanos()), 0, 0, totalUs);
+            int rcode = m.getRcode();
+            String rcodeName = Rcode.string(rcode);
+            attrs.put("rcode", rcodeName);
+            DnsAnswers.Chain chain = DnsAnswers.follow(m, qname, qtype);
+            List<Record> answerSection = m.getSection(Section.ANSWER);
+            if (!answerSection.isEmpty()) {
+                attrs.put("ttl_min", Long.toString(answerSection.stream().mapToLong(Record::getTTL).min().orElse(0)));
+            }
+            if (!chain.records().isEmpty()) {
+                attrs.put("answers", chain.records().stream().map(r -> r.rdataToString()).collect(Collectors.joining(",")));
+            }
+            if (chain.names().size() > 1) {
+                attrs.put("chain", chain.names().stream().map(DnsAnswers::text).collect(Collectors.joining(",")));
+            }
+            String summary = ask + ": " + rcodeName + (attrs.containsKey("answers") ? " " + attrs.get("answers") : "")
+                    + (afterTruncation ? " (truncated over udp, retried over tcp)" : "");
+
+            String expectRcode = p.getExpectRcode();
+            if (!expectRcode.isEmpty() && !expectRcode.equalsIgnoreCase(rcodeName)) {
+                FailureCode code = rcode == Rcode.NOERROR ? FailureCode.DNS_UNEXPECTED_ANSWER : codeOf(rcode);
+                return ProbeResult.fail(code, ask + ": expected " + expectRcode + ", got " + rcodeName
+                        + (attrs.containsKey("answers") ? " " + attrs.get("answers") : ""), t, resolver, used, attrs);
+            }
+            if (rcode != Rcode.NOERROR) {
+                if (!expectRcode.isEmpty()) {
+                    return ProbeResult.ok(summary + " (as expected)", t, resolver, used, attrs);
+                }
+                return ProbeResult.fail(codeOf(rcode), ask + ": " + rcodeName, t, resolver, used, attrs);
+            }
+            boolean expectations = p.getExpectAddressesCount() > 0 || regex != null;
+            if (chain.records().isEmpty()) {
+                if (!expectRcode.isEmpty() && !expectations) {
+                    return ProbeResult.ok(summary + " (as expected)", t, resolver, used, attrs);
+                }
+                // a regex may still judge a CNAME-only answer; addresses cannot be there
+                boolean regexOnly = regex != null && p.getExpectAddressesCount() == 0 && !answerSection.isEmpty();
+                if (!regexOnly) {
+                    return ProbeResult.fail(FailureCode.DNS_NODATA, ask + ": NOERROR but no " + Type.string(qtype)
+                            + " records" + (chain.names().size() > 1 ? " at the end of " + attrs.get("chain") : "")
+                            + " (NODATA)", t, resolver, used, attrs);
+                }
+            }
+            if (p.getExpectAddressesCount() > 0) {
+                List<InetAddress> got = new ArrayList<>();
+                for (Record r : chain.records()) {
+                    if (r instanceof ARecord ar) {
+                        got.add(ar.getAddress());
+                    } else if (r instanceof AAAARecord ar) {
+                        got.add(ar.getAddress());
+                    }
+                }
+                List<String> missing = new ArrayList<>();
+                for (String e : p.getExpectAddressesList()) {
+                    if (!got.contains(DnsResolvConf.literal(e))) {
+                        missing.add(e);
+                    }
+                }
+                if (!missing.isEmpty()) {
+                    return ProbeResult.fail(FailureCode.DNS_UNEXPECTED_ANSWER, ask + ": expected "
+                            + String.join(", ", missing) + " in the answer, got "
+                            + attrs.getOrDefault("answers", "no addresses"), t, resolver, used, attrs);
+                }
+            }
+            if (regex != null) {
+                String text = answerSection.stream().map(Record::toString).collect(Collectors.joining("\n"));
+                if (!regex.matcher(text).find()) {
+                    return ProbeResult.fail(FailureCode.DNS_UNEXPECTED_ANSWER, ask + ": answer does not match /"
+                            + regex.pattern() + "/: " + (text.isEmpty() ? "(empty)" : text.replace('\n', ' ').replace('\t', ' ')),
+                            t, resolver, used, attrs);
+                }
+            }
+            return ProbeResult.ok(summary, t, resolver, used, attrs);
+        }
+    }
+
+    /**
+     * IP, IP:port, [IPv6] or [IPv6]:port. {@link HostPort#parse} alone takes "127.0.0.1:5353" for
+     * an IPv6 literal (its pattern allows dots and colons), so v4:port is split here first.
+     */
+    static HostPort parseResolver(String text, int defaultPort) {
+        int colon = text.indexOf(':');
+        if (colon > 0 && colon == text.lastIndexOf(':') && Hosts.isIpv4Literal(text.substring(0, colon))) {
+            try {
+                return new HostPort(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return HostPort.parse(text, defaultPort);
+    }
+
+    static FailureCode codeOf(int rcode) {
+        return switch (rcode) {
+            case Rcode.NXDOMAIN -> FailureCode.DNS_NXDOMAIN;
+            case Rcode.REFUSED -> FailureCode.DNS_REFUSED;
+            default -> FailureCode.DNS_SERVFAIL; // SERVFAIL, and FORMERR/NOTIMP: the resolver could not answer
+        };
+    }
+
+    private static long us(long nanos) {
+        return TimeUnit.NANOSECONDS.toMicros(nanos);
+    }
+
+    private static boolean fits(InetAddress a, Family family) {
+        return switch (family) {
+            case FAMILY_IPV4 -> !(a instanceof Inet6Address);
+            case FAMILY_IPV6 -> a instanceof Inet6Address;
+            default -> true;
+        };
+    }
+
+    private static String familyName(Family f) {
+        return f == Family.FAMILY_IPV6 ? "ipv6" : f == Family.FAMILY_IPV4 ? "ipv4" : "any";
+    }
+
+    private static CompletionStage<ProbeResult> done(ProbeResult r) {
+        return CompletableFuture.completedFuture(r);
+    }
+}

@@ -108,11 +108,39 @@ public final class TestDnsServer implements AutoCloseable {
 
     /** A server on {@code bind} (e.g. ::1), UDP and TCP on the same kernel-chosen port. */
     public static TestDnsServer start(InetAddress bind) {
+        return start(bind, 0);
+    }
+
+    /**
+     * Servers on several addresses sharing one port, as a delegation chain needs: glue carries
+     * addresses only, so the root, a zone's and a sub-zone's servers on loopback are 127.0.0.1,
+     * 127.0.0.2, ... on the same port (every 127/8 address works on Linux without set-up).
+     */
+    public static List<TestDnsServer> startSamePort(InetAddress... binds) {
+        IllegalStateException last = null;
+        for (int attempt = 0; attempt < 20; attempt++) {
+            List<TestDnsServer> made = new ArrayList<>();
+            try {
+                made.add(start(binds[0], 0));
+                for (int i = 1; i < binds.length; i++) {
+                    made.add(start(binds[i], made.get(0).port()));
+                }
+                return List.copyOf(made);
+            } catch (IllegalStateException e) {
+                last = e; // that port is taken on one of the addresses: try another
+                made.forEach(TestDnsServer::close);
+            }
+        }
+        throw new IllegalStateException("no common free port on " + java.util.Arrays.toString(binds), last);
+    }
+
+    /** A server on {@code bind}:{@code port} (0 = kernel-chosen), UDP and TCP. */
+    public static TestDnsServer start(InetAddress bind, int port) {
         IOException last = null;
-        for (int attempt = 0; attempt < 50; attempt++) {
+        for (int attempt = 0; attempt < (port == 0 ? 50 : 1); attempt++) {
             DatagramSocket u = null;
             try {
-                u = new DatagramSocket(new InetSocketAddress(bind, 0));
+                u = new DatagramSocket(new InetSocketAddress(bind, port));
                 ServerSocket s = new ServerSocket();
                 try {
                     s.setReuseAddress(true);

@@ -1,16 +1,20 @@
 package dev.probemesh.agent.probe.tls;
 
+import dev.probemesh.agent.probe.PhaseTimings;
+import dev.probemesh.agent.probe.ProbeResult;
 import dev.probemesh.agent.probe.net.AddressResolver;
 import dev.probemesh.agent.probe.net.ResolveException;
 import dev.probemesh.common.check.HostPort;
 import dev.probemesh.common.check.Hosts;
 import dev.probemesh.common.failure.FailureCode;
+import dev.probemesh.common.failure.ProbeStatus;
 import dev.probemesh.proto.v1.Family;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -97,6 +101,20 @@ public final class DialTargets {
             x = x.getCause();
         }
         return x;
+    }
+
+    /**
+     * The result for a name that did not resolve: FAIL with the resolver's DNS code, or ERROR INTERNAL
+     * for anything that is not a network finding (a connect_to contradicting the family, a bug).
+     */
+    public static ProbeResult resolveFailure(String host, Throwable err, PhaseTimings timings) {
+        Throwable t = unwrap(err);
+        if (t instanceof ResolveException re && re.code() != FailureCode.INTERNAL) {
+            return ProbeResult.fail(re.code(), "resolving " + host + ": " + re.getMessage(), timings, "",
+                    Family.FAMILY_ANY, Map.of());
+        }
+        return new ProbeResult(ProbeStatus.ERROR, FailureCode.INTERNAL, "resolving " + host + ": " + t.getMessage(),
+                timings, "", Family.FAMILY_ANY, Map.of());
     }
 
     /** The family of {@code a} as the wire names it. */

@@ -5,7 +5,6 @@ import dev.probemesh.agent.probe.Probe;
 import dev.probemesh.agent.probe.ProbeEnv;
 import dev.probemesh.agent.probe.ProbeResult;
 import dev.probemesh.agent.probe.net.FamilyDialer;
-import dev.probemesh.agent.probe.net.ResolveException;
 import dev.probemesh.common.check.HostPort;
 import dev.probemesh.common.failure.FailureCode;
 import dev.probemesh.common.failure.ProbeStatus;
@@ -168,7 +167,7 @@ public final class TlsProbe implements Probe, AutoCloseable {
             }
             resolveUs = micros(System.nanoTime() - started);
             if (err != null) {
-                finish(resolveFailure(target.host(), err, timings()));
+                finish(DialTargets.resolveFailure(target.host(), err, timings()));
                 return;
             }
             phase = Phase.CONNECT;
@@ -308,17 +307,6 @@ public final class TlsProbe implements Probe, AutoCloseable {
             }
             result.complete(r);
         }
-    }
-
-    /** The result for a name that did not resolve (or a connect_to that contradicts the family). */
-    static ProbeResult resolveFailure(String host, Throwable err, PhaseTimings timings) {
-        Throwable t = DialTargets.unwrap(err);
-        if (t instanceof ResolveException re && re.code() != FailureCode.INTERNAL) {
-            return ProbeResult.fail(re.code(), "resolving " + host + ": " + re.getMessage(), timings, "",
-                    Family.FAMILY_ANY, Map.of());
-        }
-        return new ProbeResult(ProbeStatus.ERROR, FailureCode.INTERNAL, "resolving " + host + ": " + t.getMessage(),
-                timings, "", Family.FAMILY_ANY, Map.of());
     }
 
     long daysLeft(X509Certificate leaf) {

@@ -53,7 +53,7 @@ class TlsProbeTest {
 
     static Check check(String target, TlsParams.Builder params, Family family) {
         return Check.newBuilder().setId("tls-test").setKind("tls").setTarget(target).setFamily(family)
-                .setTimeoutMs(1500).setTls(params).build();
+                .setTimeoutMs(5000).setTls(params).build();
     }
 
     static ProbeResult run(Check c) throws Exception {
@@ -124,7 +124,8 @@ class TlsProbeTest {
     void reportsHandshakeFailuresOfServersThatDoNotSpeakTls(TestTlsRawServer.Mode mode, FailureCode code, String detail)
             throws Exception {
         try (TestTlsRawServer server = new TestTlsRawServer(V4, mode)) {
-            ProbeResult r = run(check(HOST, TlsParams.newBuilder().setPort(server.port()), Family.FAMILY_IPV4));
+            ProbeResult r = run(check(HOST, TlsParams.newBuilder().setPort(server.port()), Family.FAMILY_IPV4)
+                    .toBuilder().setTimeoutMs(1000).build());
 
             assertThat(r.failure()).as(r.detail()).isEqualTo(code);
             assertThat(r.detail()).contains(detail);

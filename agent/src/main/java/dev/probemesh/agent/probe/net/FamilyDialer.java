@@ -34,7 +34,7 @@ import java.util.function.Supplier;
  *       {@code "ipv6 2001:db8::10 TIMEOUT, fell back to ipv4 203.0.113.10"} (incident 3).
  *   <li>Every address is checked against the {@link DestinationPolicy} before it is dialled;
  *       denied ones are never dialled, and when none is left the outcome is
- *       {@code ERROR POLICY_DENIED} naming the rule.
+ *       {@code FAIL POLICY_DENIED} naming the rule (as the ProbeRunner reports its own refusals).
  *   <li>Each attempt gets an equal share of the time left, so a silently dropped preferred
  *       family leaves time for the fallback inside the probe's deadline.
  * </ul>
@@ -86,7 +86,7 @@ public final class FamilyDialer {
 
         /** This outcome as a probe result (for a failed dial, or a probe that has nothing more to add). */
         public ProbeResult toResult(PhaseTimings timings, String okDetail) {
-            String addr = address == null ? "" : address.getHostAddress();
+            String addr = address == null ? "" : Addresses.text(address);
             String d = status == ProbeStatus.OK ? okDetail : detail;
             return new ProbeResult(status, status == ProbeStatus.OK ? null : failure, d, timings, addr, family, attributes);
         }
@@ -150,13 +150,13 @@ public final class FamilyDialer {
         for (InetAddress a : ofFamily) {
             Optional<String> rule = policy.denied(a);
             if (rule.isPresent()) {
-                firstDenial = firstDenial == null ? a.getHostAddress() + " " + rule.get() : firstDenial;
+                firstDenial = firstDenial == null ? Addresses.text(a) + " " + rule.get() : firstDenial;
             } else {
                 allowed.add(a);
             }
         }
         if (allowed.isEmpty()) {
-            return done(new Outcome<>(ProbeStatus.ERROR, FailureCode.POLICY_DENIED,
+            return done(new Outcome<>(ProbeStatus.FAIL, FailureCode.POLICY_DENIED,
                     "agent policy refuses " + firstDenial, null, ofFamily.get(0), familyOf(ofFamily.get(0)),
                     Map.of("policy", firstDenial)));
         }
@@ -215,12 +215,12 @@ public final class FamilyDialer {
         Tried first = failures.get(0);
         StringBuilder d = new StringBuilder();
         for (Tried t : failures) {
-            d.append(familyName(familyOf(t.address()))).append(' ').append(t.address().getHostAddress())
+            d.append(familyName(familyOf(t.address()))).append(' ').append(Addresses.text(t.address()))
                     .append(' ').append(t.failure().code()).append(", ");
         }
-        d.append("fell back to ").append(familyName(familyOf(a))).append(' ').append(a.getHostAddress());
+        d.append("fell back to ").append(familyName(familyOf(a))).append(' ').append(Addresses.text(a));
         d.append(" (").append(first.failure().detail()).append(')');
-        attrs.put("fallback_from", first.address().getHostAddress());
+        attrs.put("fallback_from", Addresses.text(first.address()));
         attrs.put("fallback_failure", first.failure().code().name());
         return new Outcome<>(ProbeStatus.DEGRADED, first.failure().code(), d.toString(), s.value(), a, familyOf(a), attrs);
     }
@@ -234,7 +234,7 @@ public final class FamilyDialer {
             StringBuilder d = new StringBuilder(detail);
             for (Tried t : failures.subList(1, failures.size())) {
                 d.append("; then ").append(familyName(familyOf(t.address()))).append(' ')
-                        .append(t.address().getHostAddress()).append(' ').append(t.failure().code());
+                        .append(Addresses.text(t.address())).append(' ').append(t.failure().code());
             }
             detail = d.toString();
         }
@@ -247,7 +247,7 @@ public final class FamilyDialer {
     }
 
     private static String render(List<InetAddress> as) {
-        return String.join(", ", as.stream().map(a -> a.getHostAddress()).toList());
+        return String.join(", ", as.stream().map(Addresses::text).toList());
     }
 
     private static <T> CompletionStage<Outcome<T>> done(Outcome<T> o) {

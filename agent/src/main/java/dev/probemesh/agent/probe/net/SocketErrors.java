@@ -62,7 +62,7 @@ public final class SocketErrors {
         Throwable e = unwrap(t);
         String msg = message(e);
         String lower = msg.toLowerCase(Locale.ROOT);
-        String where = dest == null ? "" : " to " + dest.getHostAddress();
+        String where = dest == null ? "" : " to " + Addresses.text(dest);
 
         if (e instanceof SocketTimeoutException || e instanceof InterruptedByTimeoutException
                 || e instanceof TimeoutException || isNettyConnectTimeout(e)

@@ -53,7 +53,7 @@ class FamilyDialerTest {
         assertThat(o.failure()).isEqualTo(FailureCode.TIMEOUT);
         assertThat(o.family()).isEqualTo(Family.FAMILY_IPV4);
         assertThat(o.value()).isEqualTo("conn-203.0.113.10");
-        assertThat(o.detail()).startsWith("ipv6 2001:db8:0:0:0:0:0:10 TIMEOUT, fell back to ipv4 203.0.113.10");
+        assertThat(o.detail()).startsWith("ipv6 2001:db8::10 TIMEOUT, fell back to ipv4 203.0.113.10");
     }
 
     @Test
@@ -117,7 +117,7 @@ class FamilyDialerTest {
     void reportsPolicyDeniedWithTheRuleWhenEveryAddressIsDenied() {
         DestinationPolicy denyAll = a -> Optional.of("denied by rule 0.0.0.0/0 (test)");
         FamilyDialer.Outcome<String> o = dial(DUAL, denyAll, Family.FAMILY_ANY, Set.of());
-        assertThat(o.status()).isEqualTo(ProbeStatus.ERROR);
+        assertThat(o.status()).isEqualTo(ProbeStatus.FAIL);
         assertThat(o.failure()).isEqualTo(FailureCode.POLICY_DENIED);
         assertThat(o.detail()).contains("denied by rule 0.0.0.0/0 (test)");
         assertThat(dialled).isEmpty();

@@ -1,0 +1,336 @@
+package dev.probemesh.agent.probe.net;
+
+import dev.probemesh.common.failure.FailureCode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.PriorityQueue;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Asynchronous, ICMP-aware TCP connect. One selector thread serves every connect in flight (no
+ * thread per connect; thousands in flight are bounded only by the fd limit), each with its own
+ * deadline. Before connecting it turns on IP_RECVERR / IPV6_RECVERR and, when the connect fails,
+ * reads the ICMP error from the socket's error queue (through JNA, see {@link ErrorQueue}), so
+ * IPv4 admin-prohibited is told from host-unreachable and the rejecting device is named:
+ * {@code ADMIN_PROHIBITED "rejected by 198.51.100.1 (ICMP admin-prohibited)"}, attribute
+ * {@code rejected_by}.
+ *
+ * <p>NO_ROUTE vs NET_UNREACHABLE: "Network is unreachable" with an ICMP error queued came from a
+ * router (NET_UNREACHABLE, router named); without one, it is this host's own routing table
+ * (NO_ROUTE), whether the kernel refused at once in connect() or later.
+ *
+ * <p>Results complete on the selector thread: continuations must not block (use the *Async
+ * variants with your own executor for anything slow).
+ */
+public final class TcpConnector implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TcpConnector.class);
+
+    private final Selector selector;
+    private final Thread thread;
+    private final Queue<Pending> registrations = new ConcurrentLinkedQueue<>();
+    private final PriorityQueue<Pending> deadlines = new PriorityQueue<>((a, b) -> Long.compare(a.deadline - b.deadline, 0));
+    private final Optional<ErrorQueue> errorQueue;
+    private final SocketFds fds;
+    private final LocalRoutes routes;
+    private volatile boolean closed;
+
+    private static final class Pending {
+        final SocketChannel channel;
+        final InetSocketAddress remote;
+        final CompletableFuture<ConnectResult> result;
+        final long start;
+        final long deadline;
+        final OptionalInt fd;
+        SelectionKey key;
+
+        Pending(SocketChannel channel, InetSocketAddress remote, CompletableFuture<ConnectResult> result, long start,
+                long deadline, OptionalInt fd) {
+            this.channel = channel;
+            this.remote = remote;
+            this.result = result;
+            this.start = start;
+            this.deadline = deadline;
+            this.fd = fd;
+        }
+    }
+
+    /** A connector with its own selector thread, reading ICMP errors where this JVM allows. */
+    public TcpConnector() {
+        this(LocalRoutes.system(), true);
+    }
+
+    /**
+     * @param routes the routing table that decides NO_ROUTE
+     * @param icmpAware false to skip the error queue (the honest fallback, for tests of it)
+     */
+    public TcpConnector(LocalRoutes routes, boolean icmpAware) {
+        this.routes = routes;
+        this.errorQueue = icmpAware ? ErrorQueue.load() : Optional.empty();
+        this.fds = icmpAware && errorQueue.isPresent() ? SocketFds.load() : null;
+        try {
+            this.selector = Selector.open();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open a selector", e);
+        }
+        this.thread = new Thread(this::loop, "pm-tcp-connector");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    /** True when failed connects can be explained by the ICMP error (JNA and the fd are both usable). */
+    public boolean icmpAware() {
+        return errorQueue.isPresent() && fds != null;
+    }
+
+    /**
+     * Connects to {@code remote} by {@code deadlineNanos} ({@link System#nanoTime()}). Never
+     * completes exceptionally: every failure is a {@link ConnectResult.Failed}.
+     */
+    public CompletionStage<ConnectResult> connect(InetSocketAddress remote, long deadlineNanos) {
+        CompletableFuture<ConnectResult> result = new CompletableFuture<>();
+        long start = System.nanoTime();
+        if (closed) {
+            result.complete(new ConnectResult.Failed(remote, FailureCode.INTERNAL, "connector closed", Map.of(), 0));
+            return result;
+        }
+        boolean v6 = remote.getAddress() instanceof Inet6Address;
+        SocketChannel ch = null;
+        OptionalInt fd = OptionalInt.empty();
+        try {
+            ch = SocketChannel.open(v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+            ch.configureBlocking(false);
+            if (icmpAware()) {
+                fd = fds.fd(ch);
+                if (fd.isPresent() && !errorQueue.get().enable(fd.getAsInt(), v6)) {
+                    fd = OptionalInt.empty();
+                }
+            }
+            if (ch.connect(remote)) {
+                result.complete(new ConnectResult.Connected(ch, remote, micros(start)));
+                return result;
+            }
+        } catch (IOException | RuntimeException e) {
+            // Refused in connect() itself: EPERM from our OUTPUT chain, no route in our own table, ...
+            result.complete(failure(remote, e, fd, start, true));
+            closeQuietly(ch);
+            return result;
+        }
+        registrations.add(new Pending(ch, remote, result, start, deadlineNanos, fd));
+        selector.wakeup();
+        return result;
+    }
+
+    private void loop() {
+        try {
+            while (!closed) {
+                long timeoutMs = 0;
+                Pending first = deadlines.peek();
+                if (first != null) {
+                    timeoutMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(first.deadline - System.nanoTime()) + 1);
+                }
+                selector.select(timeoutMs);
+                List<Runnable> completions = new ArrayList<>();
+                Pending p;
+                while ((p = registrations.poll()) != null) {
+                    try {
+                        p.key = p.channel.register(selector, SelectionKey.OP_CONNECT, p);
+                        deadlines.add(p);
+                    } catch (IOException | RuntimeException e) {
+                        Pending q = p;
+                        completions.add(() -> q.result.complete(failure(q.remote, e, q.fd, q.start, false)));
+                        closeQuietly(q.channel);
+                    }
+                }
+                Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+                while (it.hasNext()) {
+                    SelectionKey key = it.next();
+                    it.remove();
+                    Pending q = (Pending) key.attachment();
+                    completions.add(finish(q));
+                    deadlines.remove(q);
+                }
+                long now = System.nanoTime();
+                while ((first = deadlines.peek()) != null && now - first.deadline >= 0) {
+                    deadlines.poll();
+                    completions.add(timeout(first));
+                }
+                if (!completions.isEmpty()) {
+                    // Flush cancelled keys first, so a caller may switch its channel to blocking mode.
+                    selector.selectNow();
+                    completions.forEach(Runnable::run);
+                }
+            }
+        } catch (IOException | ClosedSelectorException e) {
+            if (!closed) {
+                log.error("tcp connector selector failed", e);
+            }
+        } finally {
+            failAll();
+        }
+    }
+
+    private Runnable finish(Pending p) {
+        p.key.cancel();
+        // Read the ICMP error before finishConnect: the JDK closes a channel whose connect failed.
+        Optional<IcmpError> icmp = readIcmp(p.fd);
+        try {
+            if (p.channel.finishConnect()) {
+                ConnectResult ok = new ConnectResult.Connected(p.channel, p.remote, micros(p.start));
+                return () -> p.result.complete(ok);
+            }
+            closeQuietly(p.channel);
+            ConnectResult f = failure(p.remote, new ConnectException("connect did not finish"), icmp,
+                    p.fd.isPresent(), p.start, false);
+            return () -> p.result.complete(f);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(p.channel);
+            ConnectResult f = failure(p.remote, e, icmp, p.fd.isPresent(), p.start, false);
+            return () -> p.result.complete(f);
+        }
+    }
+
+    private Runnable timeout(Pending p) {
+        p.key.cancel();
+        closeQuietly(p.channel);
+        ConnectResult f = new ConnectResult.Failed(p.remote, FailureCode.TIMEOUT,
+                "connect to " + show(p.remote) + " timed out (no answer)", Map.of(), micros(p.start));
+        return () -> p.result.complete(f);
+    }
+
+    private Optional<IcmpError> readIcmp(OptionalInt fd) {
+        if (fd.isEmpty() || errorQueue.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return errorQueue.get().read(fd.getAsInt());
+        } catch (RuntimeException | Error e) {
+            log.debug("reading the socket error queue failed: {}", e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private ConnectResult.Failed failure(InetSocketAddress remote, Throwable e, OptionalInt fd, long start,
+            boolean immediate) {
+        return failure(remote, e, readIcmp(fd), fd.isPresent(), start, immediate);
+    }
+
+    /**
+     * The ICMP error first, when one was queued: it is more precise than errno (reading it also
+     * clears the socket's pending errno, so finishConnect then only says "not connected"). An ICMP
+     * port-unreachable or admin-prohibited sent by this host itself is its own OUTPUT chain's
+     * {@code -j REJECT}: TCP sees "Connection refused" there (the kernel swallows the SYN's EPERM
+     * and the REJECT target answers with ICMP), so the error queue is the only way to call it
+     * LOCAL_FIREWALL. Without an ICMP error, errno decides ({@link SocketErrors}).
+     */
+    private ConnectResult.Failed failure(InetSocketAddress remote, Throwable e, Optional<IcmpError> icmp,
+            boolean queueWatched, long start, boolean immediate) {
+        long us = micros(start);
+        IcmpError err = icmp.filter(IcmpError::fromIcmp).filter(i -> i.meaning() != null).orElse(null);
+        if (err != null) {
+            FailureCode meant = err.meaning().code();
+            if ((meant == FailureCode.REFUSED || meant == FailureCode.ADMIN_PROHIBITED) && isLocal(err.offender())) {
+                return new ConnectResult.Failed(remote, FailureCode.LOCAL_FIREWALL, "this host's firewall rejected "
+                        + show(remote) + " (" + err.meaning().what() + " from its own address "
+                        + Addresses.text(err.offender()) + ")", err.attributes(), us);
+            }
+            return new ConnectResult.Failed(remote, meant, err.describe() + " connecting to " + show(remote),
+                    err.attributes(), us);
+        }
+        SocketErrors.Classified c = SocketErrors.classify(e, remote.getAddress(), routes);
+        FailureCode code = c.code();
+        String detail = c.detail();
+        if (code == FailureCode.NET_UNREACHABLE && (immediate || queueWatched)) {
+            // No ICMP from a router: the kernel refused from its own table (the error queue was
+            // watched and stayed empty, or connect() failed before sending anything).
+            code = FailureCode.NO_ROUTE;
+            detail = "this host has no route to " + Addresses.text(remote.getAddress()) + " (Network is unreachable)";
+        } else if (code == FailureCode.HOST_UNREACHABLE && !queueWatched) {
+            detail = "host unreachable connecting to " + show(remote) + " (EHOSTUNREACH; ICMP type could not be read)";
+        }
+        return new ConnectResult.Failed(remote, code, detail, Map.of(), us);
+    }
+
+    private static boolean isLocal(InetAddress a) {
+        if (a == null) {
+            return false;
+        }
+        try {
+            return a.isLoopbackAddress() || NetworkInterface.getByInetAddress(a) != null;
+        } catch (SocketException e) {
+            return false;
+        }
+    }
+
+    private void failAll() {
+        List<Pending> all = new ArrayList<>(deadlines);
+        deadlines.clear();
+        Pending p;
+        while ((p = registrations.poll()) != null) {
+            all.add(p);
+        }
+        for (Pending q : all) {
+            closeQuietly(q.channel);
+            q.result.complete(new ConnectResult.Failed(q.remote, FailureCode.INTERNAL, "connector closed", Map.of(),
+                    micros(q.start)));
+        }
+    }
+
+    static String show(InetSocketAddress a) {
+        String h = Addresses.text(a.getAddress());
+        return (h.contains(":") ? "[" + h + "]" : h) + ":" + a.getPort();
+    }
+
+    private static long micros(long start) {
+        return TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start);
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // closing a failed socket: nothing to report
+            }
+        }
+    }
+
+    /** Stops the selector thread; connects still in flight complete as INTERNAL "connector closed". */
+    @Override
+    public void close() {
+        closed = true;
+        selector.wakeup();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            // shutting down
+        }
+    }
+}

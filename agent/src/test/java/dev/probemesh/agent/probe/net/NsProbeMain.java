@@ -1,0 +1,88 @@
+package dev.probemesh.agent.probe.net;
+
+import dev.probemesh.agent.policy.DestinationPolicy;
+import dev.probemesh.agent.probe.Probe;
+import dev.probemesh.agent.probe.ProbeEnv;
+import dev.probemesh.agent.probe.ProbeResult;
+import dev.probemesh.agent.probe.icmp.IcmpProbe;
+import dev.probemesh.agent.probe.tcp.TcpProbe;
+import dev.probemesh.proto.v1.Check;
+import dev.probemesh.proto.v1.Family;
+import dev.probemesh.proto.v1.IcmpParams;
+import dev.probemesh.proto.v1.TcpParams;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * Child process for {@link NetnsLab}: runs probe cases inside the namespace it was started in,
+ * all at once, and prints one tab-separated RESULT line per case. A case is
+ * {@code id|kind|target|family|timeoutMs[|count]} with kind tcp or icmp and family any/ipv4/ipv6.
+ * Names in targets resolve through {@code name=addr,addr} cases of kind "name".
+ */
+public final class NsProbeMain {
+    private NsProbeMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+        java.util.Map<String, List<String>> names = new java.util.HashMap<>();
+        for (String a : args) {
+            String[] f = a.split("\\|");
+            if (f[1].equals("name")) {
+                names.put(f[0], List.of(f[2].split(",")));
+            }
+        }
+        HostCapabilities caps = HostCapabilities.detect();
+        ProbeEnv env = new ProbeEnv(scheduler, TestResolvers.table(names), DestinationPolicy.allowAll(), List.of());
+        FamilyDialer dialer = new FamilyDialer(env.policy(), () -> caps);
+        try (TcpConnector connector = new TcpConnector()) {
+            System.out.println("META\ticmp_aware\t" + connector.icmpAware());
+            System.out.println("META\tipv6\t" + caps.ipv6());
+            Probe tcp = new TcpProbe(env, connector, dialer, null);
+            Probe icmp = new IcmpProbe(env, dialer, caps.pingBinary(), 8);
+            List<CompletableFuture<String>> runs = new ArrayList<>();
+            for (String a : args) {
+                String[] f = a.split("\\|");
+                if (f[1].equals("name")) {
+                    continue;
+                }
+                Check.Builder c = Check.newBuilder().setId(f[0]).setKind(f[1]).setTarget(f[2])
+                        .setFamily(switch (f[3]) {
+                            case "ipv4" -> Family.FAMILY_IPV4;
+                            case "ipv6" -> Family.FAMILY_IPV6;
+                            default -> Family.FAMILY_ANY;
+                        }).setTimeoutMs(Integer.parseInt(f[4]));
+                if (f[1].equals("icmp")) {
+                    c.setIcmp(IcmpParams.newBuilder().setCount(f.length > 5 ? Integer.parseInt(f[5]) : 3));
+                } else {
+                    c.setTcp(TcpParams.getDefaultInstance());
+                }
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(c.getTimeoutMs());
+                Probe probe = f[1].equals("icmp") ? icmp : tcp;
+                runs.add(probe.run(c.build(), deadline).toCompletableFuture().thenApply(r -> line(f[0], r)));
+            }
+            CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(100, TimeUnit.SECONDS);
+            for (CompletableFuture<String> r : runs) {
+                System.out.println(r.join());
+            }
+        } finally {
+            scheduler.shutdownNow();
+        }
+        System.out.flush();
+        System.exit(0);
+    }
+
+    private static String line(String id, ProbeResult r) {
+        String attrs = r.attributes().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(";"));
+        return String.join("\t", "RESULT", id, r.status().name(), r.failure() == null ? "" : r.failure().name(),
+                r.address(), r.family().name(), r.detail().replace('\t', ' ').replace('\n', ' '), attrs);
+    }
+
+}

@@ -290,6 +290,10 @@ public final class HttpProbe implements Probe, AutoCloseable {
 
         void tlsFailed(Throwable cause) {
             tlsUs = micros(System.nanoTime() - phaseStarted);
+            SslHandler ssl = channel == null ? null : channel.pipeline().get(SslHandler.class);
+            if (ssl != null) {
+                contexts.forget(ssl.engine());
+            }
             TlsContexts.Classified c = TlsContexts.classifyHandshake(cause);
             failHere(c.code(), c.detail());
         }

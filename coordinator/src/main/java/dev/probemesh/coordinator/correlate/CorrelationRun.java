@@ -1057,6 +1057,11 @@ final class CorrelationRun {
         if (fc == FailureCode.DNS_TIMEOUT || fc == FailureCode.DNS_TRUNCATED_TCP_FAILED
                 || (cv.isDns() && pathCode)) {
             resolutionPath(a, c, g);
+            if (!cv.kind().equals("dns-trace")) {
+                // one name timing out where others resolve: that name's resolution, not the path
+                String r = cv.kind().equals("dns") && !cv.resolver().isEmpty() ? cv.resolver() : "system";
+                g.add(new Group(new Component("dns", null, null, "any", null, r), cv.target()));
+            }
         } else if (dnsCode) {
             if (cv.kind().equals("dns-trace")) {
                 tracePath(cv, g);
@@ -1202,8 +1207,9 @@ final class CorrelationRun {
         for (Chosen ch : chosen) {
             boolean contrast = false;
             boolean localProof = false;
+            Set<Integer> failingAgents = ch.cells().stream().map(cl -> cl[0]).collect(Collectors.toSet());
             for (int[] cell : ch.cells()) {
-                contrast |= okElsewhere(cell[1], s);
+                contrast |= okByOthers(cell[1], failingAgents);
                 localProof |= code[cell[0] * nC + cell[1]] == FailureCode.LOCAL_FIREWALL;
             }
             drafts.add(new Draft(ch, new ArrayList<>(ch.cells()), contrast, localProof));
@@ -1239,7 +1245,8 @@ final class CorrelationRun {
             String remedy = localRemedy(site, comp, target, cells, !extra.isEmpty(), proof);
             List<Evidence> ev = siteEvidence(s, d.ch().agent() >= 0 ? d.ch().agent() : null);
             if (contrast || proof) {
-                double conf = round(Math.min(0.97, (proof ? 0.8 : 0.6) + 0.35 * contrastShare(checkIdx, s)));
+                Set<Integer> failingAgents = cells.stream().map(cl -> cl[0]).collect(Collectors.toSet());
+                double conf = round(Math.min(0.97, (proof ? 0.8 : 0.6) + 0.35 * contrastShare(checkIdx, failingAgents)));
                 findings.add(new Finding(FindingKind.LOCAL_PATH_BLOCK, site, List.of(site), agentNames, comp,
                         ids(checkIdx), target, conf, summary, ev, remedy, null, cellKeys, maxInterval(checkIdx)));
             } else {
@@ -1288,8 +1295,18 @@ final class CorrelationRun {
         return false;
     }
 
-    private double contrastShare(List<Integer> checkIdx, int site) {
-        long n = checkIdx.stream().filter(c -> okElsewhere(c, site)).count();
+    /** Another agent (at another site, or a neighbour of an agent-scoped block) succeeds on the check. */
+    private boolean okByOthers(int c, Set<Integer> failingAgents) {
+        for (int a = 0; a < nA; a++) {
+            if (!failingAgents.contains(a) && live(a, c) == State.OK) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private double contrastShare(List<Integer> checkIdx, Set<Integer> failingAgents) {
+        long n = checkIdx.stream().filter(c -> okByOthers(c, failingAgents)).count();
         return checkIdx.isEmpty() ? 0 : (double) n / checkIdx.size();
     }
 

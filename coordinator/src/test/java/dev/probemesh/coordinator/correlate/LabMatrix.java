@@ -68,10 +68,10 @@ final class LabMatrix {
         l.add(dns("dns-nas-udp", "nas.example.test", "198.51.100.53", "udp", "A", Family.FAMILY_IPV4, null));
         l.add(base("trace-home", "dns-trace", "home.example.test", Family.FAMILY_IPV4)
                 .setDnsTrace(DnsTraceParams.newBuilder().addRootServers("198.51.100.5")).build());
-        l.add(base("tcp-origin-443-v4", "tcp", "203.0.113.10:443", Family.FAMILY_IPV4)
-                .setTcp(TcpParams.newBuilder()).build());
+        l.add(base("tcp-origin-443-v4", "tcp", "203.0.113.10", Family.FAMILY_IPV4)
+                .setTcp(TcpParams.newBuilder().setPort(443)).build());
         l.add(base("tcp-origin-443-v6", "tcp", "[2001:db8:113::10]:443", Family.FAMILY_IPV6)
-                .setTcp(TcpParams.newBuilder()).build());
+                .setTcp(TcpParams.newBuilder().setPort(443)).build());
         l.add(base("https-origin-v4", "https", "https://origin.example.test/health", Family.FAMILY_IPV4)
                 .setHttp(HttpParams.newBuilder()).build());
         l.add(base("https-origin-v6", "https", "https://origin.example.test/health", Family.FAMILY_IPV6)

@@ -52,8 +52,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * The {@code http} and {@code https} probes: one HTTP/1.1 request with {@code Connection: close}
@@ -115,7 +117,12 @@ public final class HttpProbe implements Probe, AutoCloseable {
                     "target \"" + check.getTarget() + "\" is not an http:// or https:// URL with a host"));
         }
         Run r = new Run(check, url, deadlineNanos);
-        r.loop.execute(() -> r.start(url));
+        try {
+            r.loop.execute(() -> r.start(url));
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                    "the http probe is closed"));
+        }
         return r.result;
     }
 
@@ -429,7 +436,15 @@ public final class HttpProbe implements Probe, AutoCloseable {
                 attrs.put("body_truncated", "true");
             }
             if (HttpVerdicts.expected(status, p.getExpectStatusList())) {
-                if (!p.getExpectBodyRegex().isEmpty() && !Pattern.compile(p.getExpectBodyRegex()).matcher(text).find()) {
+                Pattern expectBody;
+                try {
+                    expectBody = p.getExpectBodyRegex().isEmpty() ? null : Pattern.compile(p.getExpectBodyRegex());
+                } catch (PatternSyntaxException e) {
+                    finish(new ProbeResult(ProbeStatus.ERROR, FailureCode.INTERNAL, "http.expect_body_regex: " + e.getDescription(),
+                            timings(), address(), family(), Map.of()));
+                    return;
+                }
+                if (expectBody != null && !expectBody.matcher(text).find()) {
                     failHere(FailureCode.BODY_MISMATCH, "HTTP " + status + " but the body"
                             + (truncated ? " (first 64 KiB)" : "") + " does not match /" + p.getExpectBodyRegex() + "/", attrs);
                     return;

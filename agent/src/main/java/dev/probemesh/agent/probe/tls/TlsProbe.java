@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -114,7 +115,12 @@ public final class TlsProbe implements Probe, AutoCloseable {
         }
         int warnDays = p.getWarnDays() == 0 ? DEFAULT_WARN_DAYS : p.getWarnDays();
         Run r = new Run(check, hp, serverName, ctx, warnDays, deadlineNanos);
-        r.loop.execute(r::start);
+        try {
+            r.loop.execute(r::start);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                    "the tls probe is closed"));
+        }
         return r.result;
     }
 

@@ -261,6 +261,37 @@ class HttpProbeTest {
     }
 
     @Test
+    void verifiesAnIpLiteralUrlAgainstTheCertificatesAddress() throws Exception {
+        try (TestHttpServer server = TestHttpServer.https(V4, validLeaf(), ROUTES)) {
+            ProbeResult r = run(check("https", "https://127.0.0.1:" + server.port() + "/health", x -> x, Family.FAMILY_ANY));
+
+            assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
+            assertThat(server.seen().get(0).host()).isEqualTo("127.0.0.1:" + server.port());
+        }
+    }
+
+    @Test
+    void dialsAnIpv6LiteralUrlWithABracketedHostHeader() throws Exception {
+        try (TestHttpServer server = TestHttpServer.http(V6, ROUTES)) {
+            ProbeResult r = run(check("http", "http://[::1]:" + server.port() + "/health", x -> x, Family.FAMILY_ANY));
+
+            assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
+            assertThat(r.family()).isEqualTo(Family.FAMILY_IPV6);
+            assertThat(server.seen().get(0).host()).isEqualTo("[::1]:" + server.port());
+        }
+    }
+
+    @Test
+    void reportsAnErrorOnceClosed() throws Exception {
+        HttpProbe closed = new HttpProbe(env.env(), env.families());
+        closed.close();
+
+        ProbeResult r = run(closed, check("http", "http://" + ORIGIN + ":" + http.port() + "/health", x -> x, Family.FAMILY_ANY));
+
+        assertThat(r.status()).isEqualTo(ProbeStatus.ERROR);
+    }
+
+    @Test
     void reportsRefusedWhenPortClosed() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, V4)) {

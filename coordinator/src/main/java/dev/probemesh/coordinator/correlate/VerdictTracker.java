@@ -55,7 +55,8 @@ public final class VerdictTracker {
 
     /**
      * Rebuilds a tracker from the verdicts that were open when the coordinator stopped. Their
-     * absence clock starts at the first update, so a restart does not close everything at once.
+     * absence clock starts at the first update, so a restart does not close everything at once;
+     * until a finding matches one again, its round is {@code defaultIntervalMs}.
      */
     public static VerdictTracker restore(List<Verdict> openVerdicts, CorrelationConfig cfg) {
         VerdictTracker t = new VerdictTracker(cfg);
@@ -87,7 +88,8 @@ public final class VerdictTracker {
                 }
             }
             Verdict next;
-            if (e == null) {
+            boolean fresh = e == null;
+            if (fresh) {
                 next = toVerdict(f, newId(key, now), now);
                 e = new Entry(next, now, f.intervalMs());
                 open.put(next.id(), e);
@@ -95,7 +97,7 @@ public final class VerdictTracker {
                 next = toVerdict(f, e.verdict.id(), e.verdict.openedAt());
             }
             matched.add(next.id());
-            if (!next.equals(e.verdict)) {
+            if (fresh || !next.equals(e.verdict)) {
                 changed.put(next.id(), next);
             }
             e.verdict = next;

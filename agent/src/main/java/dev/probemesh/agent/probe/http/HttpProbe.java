@@ -26,6 +26,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -76,6 +77,9 @@ public final class HttpProbe implements Probe, AutoCloseable {
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final int MAX_REDIRECTS = 5;
     private static final String USER_AGENT = "probemesh-agent";
+    // CDNs and WAFs send large header blocks (cookies, CSP); Netty's 8 KiB default would turn a
+    // real answer into a protocol error.
+    private static final HttpDecoderConfig DECODER = new HttpDecoderConfig().setMaxHeaderSize(64 * 1024);
 
     private final ProbeEnv env;
     private final EventLoopGroup group;
@@ -248,7 +252,7 @@ public final class HttpProbe implements Probe, AutoCloseable {
                         h.setHandshakeTimeoutMillis(0);
                         ch.pipeline().addLast(h);
                     }
-                    ch.pipeline().addLast(new FirstByte(), new HttpClientCodec(), new ResponseReader());
+                    ch.pipeline().addLast(new FirstByte(), new HttpClientCodec(DECODER, false, false), new ResponseReader());
                 }
             }, deadlineNanos).whenComplete((o, e) -> loop.execute(() -> dialed(o, e)));
         }

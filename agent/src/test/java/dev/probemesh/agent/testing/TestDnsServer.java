@@ -319,6 +319,12 @@ public final class TestDnsServer implements AutoCloseable {
         }
         threads.shutdownNow();
         delayed.shutdownNow();
+        try {
+            // the port is free again only once the serving threads have let go of the sockets
+            threads.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ---- serving ----

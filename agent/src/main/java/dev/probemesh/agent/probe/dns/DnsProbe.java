@@ -229,7 +229,7 @@ public final class DnsProbe implements Probe {
                 attrs.put("ttl_min", Long.toString(answerSection.stream().mapToLong(Record::getTTL).min().orElse(0)));
             }
             if (!chain.records().isEmpty()) {
-                attrs.put("answers", chain.records().stream().map(r -> r.rdataToString()).collect(Collectors.joining(",")));
+                attrs.put("answers", chain.records().stream().map(DnsAnswers::rdata).collect(Collectors.joining(",")));
             }
             if (chain.names().size() > 1) {
                 attrs.put("chain", chain.names().stream().map(DnsAnswers::text).collect(Collectors.joining(",")));

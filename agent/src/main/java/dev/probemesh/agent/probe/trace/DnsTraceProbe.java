@@ -379,7 +379,7 @@ public final class DnsTraceProbe implements Probe {
             }
             String what = DnsAnswers.text(qname) + " " + Type.string(qtype);
             if (step instanceof Found f) {
-                String answers = f.records().stream().map(Record::rdataToString).collect(Collectors.joining(","));
+                String answers = f.records().stream().map(DnsAnswers::rdata).collect(Collectors.joining(","));
                 attrs.put("answers", answers);
                 Family used = f.server().getAddress() instanceof Inet6Address ? Family.FAMILY_IPV6 : Family.FAMILY_IPV4;
                 return ProbeResult.ok(what + ": " + answers + " via " + String.join(" -> ", path),

@@ -120,6 +120,15 @@ public final class HttpProbe implements Probe, AutoCloseable {
             return CompletableFuture.completedFuture(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
                     "target \"" + check.getTarget() + "\" is not an http:// or https:// URL with a host"));
         }
+        if (scheme(url).equals("https")) {
+            // Built (once per trust config) on the caller's thread: loading the system CAs must not stall the event loop.
+            try {
+                contexts.context(new TlsContexts.Trust(check.getHttp().getCaPem(), check.getHttp().getInsecureSkipVerify()));
+            } catch (GeneralSecurityException e) {
+                return CompletableFuture.completedFuture(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "http.ca_pem: " + e.getMessage()));
+            }
+        }
         Run r = new Run(check, url, deadlineNanos);
         try {
             r.loop.execute(() -> r.start(url));

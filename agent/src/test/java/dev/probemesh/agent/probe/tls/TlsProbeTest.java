@@ -145,6 +145,15 @@ class TlsProbeTest {
     }
 
     @Test
+    void reportsAnUnreadableCaPemAsAnError() throws Exception {
+        ProbeResult r = run(check(HOST, TlsParams.newBuilder().setPort(443).setCaPem("not a certificate"), Family.FAMILY_ANY));
+
+        assertThat(r.status()).isEqualTo(ProbeStatus.ERROR);
+        assertThat(r.failure()).isEqualTo(FailureCode.INTERNAL);
+        assertThat(r.detail()).startsWith("tls.ca_pem");
+    }
+
+    @Test
     void usesServerNameForSniAndVerification() throws Exception {
         try (TestHttpServer server = TestHttpServer.https(V4, validLeaf(), s -> TestHttpServer.Reply.of(200, "ok"))) {
             ProbeResult byIp = run(check("127.0.0.1:" + server.port(), TlsParams.newBuilder().setServerName(HOST), Family.FAMILY_ANY));

@@ -385,4 +385,42 @@ class EnrollmentOverTlsTest {
         }
         return out;
     }
+
+    @Test
+    void certificateFromOurCaThatTheRegistryNeverRecordedIsRefused() throws Exception {
+        start();
+        KeyPair kp = newKey();
+        // signed by the CA but not through enrollment (e.g. the database was restored from an old backup)
+        X509Certificate stray = h.ca.signAgent(kp.getPublic(), "edge-1", "paris", Map.of(), Duration.ofHours(1));
+
+        Status s = statusOf(catchThrowableOfType(Exception.class,
+                () -> exchange(h.clientCertChannel(kp.getPrivate(), stray), hello("edge-1"))));
+        assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    }
+
+    @Test
+    void insecureModeLetsEveryoneInAsInsecurePrincipal() throws Exception {
+        io.grpc.Server plain = io.grpc.Grpc.newServerBuilderForPort(0, io.grpc.InsecureServerCredentials.create())
+                .addService(new IdentityHarness.EchoAdminService())
+                .intercept(AuthInterceptor.insecure())
+                .build().start();
+        ManagedChannel ch = io.grpc.Grpc.newChannelBuilder("127.0.0.1:" + plain.getPort(),
+                io.grpc.InsecureChannelCredentials.create()).build();
+        try {
+            assertThat(AdminServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .listAgents(ListAgentsRequest.getDefaultInstance()).getAgents(0).getName()).isEqualTo("INSECURE:");
+        } finally {
+            ch.shutdownNow();
+            plain.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void plaintextClientIsRefusedByTheTlsServer() throws Exception {
+        start();
+        ManagedChannel ch = h.channel(io.grpc.InsecureChannelCredentials.create());
+        Status s = statusOf(catchThrowableOfType(StatusRuntimeException.class, () -> AdminServiceGrpc
+                .newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS).listAgents(ListAgentsRequest.getDefaultInstance())));
+        assertThat(s.getCode()).isIn(Status.Code.UNAVAILABLE, Status.Code.INTERNAL);
+    }
 }

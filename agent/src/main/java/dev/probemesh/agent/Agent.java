@@ -6,6 +6,9 @@ import dev.probemesh.agent.probe.Probe;
 import dev.probemesh.agent.probe.ProbeEnv;
 import dev.probemesh.agent.probe.ProbeRunner;
 import dev.probemesh.agent.probe.dns.DnsProbe;
+import dev.probemesh.agent.probe.http.HttpProbe;
+import dev.probemesh.agent.probe.icmp.IcmpProbe;
+import dev.probemesh.agent.probe.trace.DnsTraceProbe;
 import dev.probemesh.agent.probe.net.DnsTransport;
 import dev.probemesh.agent.probe.net.DnsjavaAddressResolver;
 import dev.probemesh.agent.probe.net.FamilyDialer;
@@ -84,9 +87,14 @@ public final class Agent implements AutoCloseable {
         // One Netty event loop serves every TLS and HTTP probe.
         this.netty = TlsProbe.newGroup("agent-netty");
         probes.put(CheckKind.TLS, new TlsProbe(env, dialer, netty, clock));
+        HttpProbe http = new HttpProbe(env, dialer, netty, clock);
+        probes.put(CheckKind.HTTP, http);
+        probes.put(CheckKind.HTTPS, http);
         probes.put(CheckKind.TCP, new TcpProbe(env, connector, dialer,
                 new TlsHandshaker(netty, options.extraTrust())));
         probes.put(CheckKind.DNS, DnsProbe.withSystemResolver(env, dns));
+        probes.put(CheckKind.DNS_TRACE, DnsTraceProbe.withSystemResolver(env, dns));
+        probes.put(CheckKind.ICMP, new IcmpProbe(env, dialer, capabilities.host().pingBinary(), 64));
         probes.keySet().retainAll(options.allowedKinds());
         ProbeRunner runner = new ProbeRunner(probes, options.gate(), scheduler, clock);
         this.buffer = new ResultBuffer(UUID.randomUUID().toString(), options.bufferCapacity());

@@ -20,7 +20,8 @@ public final class Hosts {
             return false;
         }
         String t = s.startsWith("[") && s.endsWith("]") ? s.substring(1, s.length() - 1) : s;
-        return t.contains(":") && V6.matcher(t).matches();
+        // At least two colons: "127.0.0.1:443" is an address and a port, not an IPv6 literal.
+        return t.chars().filter(ch -> ch == ':').count() >= 2 && V6.matcher(t).matches();
     }
 
     public static boolean isIpLiteral(String s) {

@@ -56,6 +56,7 @@ public final class DnsTransport implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DnsTransport.class);
     private static final int SOCKETS_PER_SERVER = 4;
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final java.time.Duration IDLE = java.time.Duration.ofSeconds(60);
 
     /** How a query travels. */
     public enum Protocol {
@@ -100,7 +101,10 @@ public final class DnsTransport implements AutoCloseable {
     private final AsynchronousChannelGroup tcpGroup;
     private final Map<InetSocketAddress, UdpServer> udpServers = new ConcurrentHashMap<>();
     private final List<UdpSlot> slots = new CopyOnWriteArrayList<>();
+    private final List<UdpServer> retiring = new CopyOnWriteArrayList<>();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final long idleNanos;
+    private final long evictEveryNanos;
     private volatile boolean idle;
     private volatile boolean closed;
 
@@ -110,6 +114,13 @@ public final class DnsTransport implements AutoCloseable {
      *     shared pool of the agent)
      */
     public DnsTransport(ScheduledExecutorService scheduler, Executor callbacks) {
+        this(scheduler, callbacks, IDLE);
+    }
+
+    /** As above; {@code idle} is how long a server's UDP sockets stay open unused. */
+    DnsTransport(ScheduledExecutorService scheduler, Executor callbacks, java.time.Duration idle) {
+        this.idleNanos = idle.toNanos();
+        this.evictEveryNanos = Math.max(TICK_NANOS, Math.min(TimeUnit.SECONDS.toNanos(10), idleNanos / 2));
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.callbacks = Objects.requireNonNull(callbacks, "callbacks");
         try {
@@ -145,11 +156,24 @@ public final class DnsTransport implements AutoCloseable {
 
     /** The connected channels to one server. */
     private static final class UdpServer {
+        final InetSocketAddress address;
         final UdpSlot[] slots;
         final AtomicInteger next = new AtomicInteger();
+        volatile long lastUsed = System.nanoTime();
+        volatile boolean retired;
 
-        UdpServer(UdpSlot[] slots) {
+        UdpServer(InetSocketAddress address, UdpSlot[] slots) {
+            this.address = address;
             this.slots = slots;
+        }
+
+        boolean quiet() {
+            for (UdpSlot s : slots) {
+                if (!s.pending.isEmpty()) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         UdpSlot pick() {
@@ -189,23 +213,32 @@ public final class DnsTransport implements AutoCloseable {
     }
 
     private CompletableFuture<Outcome> udp(InetSocketAddress server, Message query, long deadline, boolean retransmit) {
-        UdpServer us;
-        try {
-            us = udpServers.computeIfAbsent(server, this::openServer);
-        } catch (UncheckedIOException e) {
-            return failedNow(e.getCause(), server);
-        }
-        UdpSlot slot = us.pick();
         long now = System.nanoTime();
         Pending p = null;
-        for (int attempt = 0; attempt < 16 && p == null; attempt++) {
-            int id = ThreadLocalRandom.current().nextInt(0x10000);
-            query.getHeader().setID(id);
-            byte[] wire = query.toWire();
-            long rtx = retransmit ? now + (deadline - now) / 2 : 0;
-            Pending candidate = new Pending(slot, id, query.getQuestion(), wire, deadline, rtx);
-            if (slot.pending.putIfAbsent(id, candidate) == null) {
-                p = candidate;
+        UdpSlot slot = null;
+        for (int tries = 0; tries < 3 && p == null; tries++) {
+            UdpServer us;
+            try {
+                us = udpServers.computeIfAbsent(server, this::openServer);
+            } catch (UncheckedIOException e) {
+                return failedNow(e.getCause(), server);
+            }
+            us.lastUsed = now;
+            slot = us.pick();
+            for (int attempt = 0; attempt < 16 && p == null; attempt++) {
+                int id = ThreadLocalRandom.current().nextInt(0x10000);
+                query.getHeader().setID(id);
+                byte[] wire = query.toWire();
+                long rtx = retransmit ? now + (deadline - now) / 2 : 0;
+                Pending candidate = new Pending(slot, id, query.getQuestion(), wire, deadline, rtx);
+                if (slot.pending.putIfAbsent(id, candidate) == null) {
+                    p = candidate;
+                }
+            }
+            if (p != null && us.retired) {
+                // lost a race with idle eviction: its sockets close once quiet, so use fresh ones
+                slot.pending.remove(p.id, p);
+                p = null;
             }
         }
         if (p == null) {
@@ -248,18 +281,21 @@ public final class DnsTransport implements AutoCloseable {
         }
         slots.addAll(List.of(made));
         selector.wakeup(); // pick the new registrations up
-        return new UdpServer(made);
+        return new UdpServer(server, made);
     }
 
     private void ioLoop() {
         ByteBuffer buf = ByteBuffer.allocateDirect(65535);
         long nextScan = System.nanoTime() + TICK_NANOS;
+        long nextEvict = System.nanoTime() + evictEveryNanos;
         while (!closed) {
             try {
                 if (inFlight.get() == 0) {
                     idle = true;
                     if (inFlight.get() == 0) {
-                        selector.select();
+                        // nothing to time: sleep until a query arrives (or it is time to evict)
+                        selector.select(udpServers.isEmpty() && retiring.isEmpty() ? 0
+                                : TimeUnit.NANOSECONDS.toMillis(evictEveryNanos));
                     }
                     idle = false;
                 } else {
@@ -279,6 +315,10 @@ public final class DnsTransport implements AutoCloseable {
                 if (now - nextScan >= 0) {
                     scan(now);
                     nextScan = now + TICK_NANOS;
+                }
+                if (now - nextEvict >= 0) {
+                    evictIdle(now);
+                    nextEvict = now + evictEveryNanos;
                 }
             } catch (IOException | RuntimeException e) {
                 if (!closed) {
@@ -312,7 +352,7 @@ public final class DnsTransport implements AutoCloseable {
             }
             byte[] bytes = new byte[n];
             buf.get(bytes);
-            callbacks.execute(() -> decode(p, bytes));
+            hand(() -> decode(p, bytes));
         }
     }
 
@@ -328,6 +368,31 @@ public final class DnsTransport implements AutoCloseable {
             return; // not an answer to our question (a spoof or a confused server): keep waiting
         }
         finish(p, new Answered(m, 0));
+    }
+
+    /**
+     * Retires the sockets of servers unused for a while (a trace meets many
+     * authorities; keeping 4 sockets for each forever would leak descriptors). A retired server
+     * leaves the map at once and closes its sockets once no query is pending on them.
+     */
+    private void evictIdle(long now) {
+        for (UdpServer us : udpServers.values()) {
+            if (now - us.lastUsed > idleNanos && us.quiet()) {
+                us.retired = true;
+                udpServers.remove(us.address, us);
+                retiring.add(us);
+            }
+        }
+        for (var it = retiring.iterator(); it.hasNext(); ) {
+            UdpServer us = it.next();
+            if (us.quiet()) {
+                for (UdpSlot s : us.slots) {
+                    slots.remove(s);
+                    closeQuietly(s.channel);
+                }
+                retiring.remove(us);
+            }
+        }
     }
 
     private void scan(long now) {
@@ -367,6 +432,11 @@ public final class DnsTransport implements AutoCloseable {
         }
     }
 
+    /** UDP sockets open right now (for metrics and tests). */
+    public int openUdpSockets() {
+        return slots.size();
+    }
+
     // ---------------------------------------------------------------- TCP
 
     private CompletableFuture<Outcome> tcp(InetSocketAddress server, Message query, long deadline) {
@@ -393,7 +463,7 @@ public final class DnsTransport implements AutoCloseable {
                     timer[0].cancel(false);
                 }
                 closeQuietly(ch);
-                callbacks.execute(() -> f.complete(o));
+                hand(() -> f.complete(o));
             }
         };
         timer[0] = scheduler.schedule(() -> finish.accept(new Failed(FailureCode.TIMEOUT,
@@ -486,6 +556,15 @@ public final class DnsTransport implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- shared
+
+    /** Runs on the callback executor; if that refuses (shutting down), runs here so no future hangs. */
+    private void hand(Runnable r) {
+        try {
+            callbacks.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            r.run();
+        }
+    }
 
     private static Failed classify(Throwable e, InetSocketAddress server) {
         if (e instanceof PortUnreachableException) {

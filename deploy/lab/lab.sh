@@ -112,12 +112,19 @@ wait_proc() {
 
 pidfile() { echo "$LAB/run/$1.pid"; }
 
+# Running means present and not a zombie (an orphaned child may wait long for its reaper).
+pid_running() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && $st != Z ]]
+}
+
 proc_pid() {
     local f; f=$(pidfile "$1")
     [[ -s $f ]] || return 1
     local pid; pid=$(<"$f")
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    pid_running "$pid" || return 1
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$LAB" || return 1
     echo "$pid"
 }
@@ -138,7 +145,7 @@ stop_proc() {
     if pid=$(proc_pid "$name"); then
         kill -TERM "$pid" 2>/dev/null || true
         local i
-        for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for ((i = 0; i < 50; i++)); do pid_running "$pid" || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$(pidfile "$name")"
@@ -408,7 +415,7 @@ server:
     cache-max-negative-ttl: 5
     infra-host-ttl: 5
     infra-keep-probing: yes
-    infra-cache-max-rtt: 1000
+    infra-cache-max-rtt: 400
     serve-expired: no
     prefetch: no
     hide-identity: yes
@@ -575,6 +582,11 @@ wait_matrix() {
 
 start_probemesh() {
     [[ -x $PROBEMESH ]] || die "no probemesh launcher at $PROBEMESH (build it, or run 'lab up --no-probemesh' for the network and servers only)"
+    # The launcher builds on first use: do that here, in the foreground, not inside a daemon's
+    # bounded start-up wait.
+    local rc=0
+    pm --help >/dev/null || rc=$?
+    ((rc != 10)) || die "building probemesh failed (see above)"
     start_coordinator
     pm checks apply -f "$HERE/checks.yaml" >/dev/null
     local a
@@ -639,27 +651,29 @@ cmd_up() {
 teardown() {
     local ns pid n f
     # Processes we started (pidfiles), then anything still running inside a lab namespace.
-    for f in "$LAB"/run/*.pid; do
+    # Agents first (they may report their goodbye), then everything else, all at once.
+    local pids=()
+    for f in "$LAB"/run/agent-*.pid "$LAB"/run/*.pid; do
         [[ -e $f ]] || continue
         n=$(basename "$f" .pid)
-        stop_proc "$n"
+        pid=$(proc_pid "$n") && { kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); }
     done
     for ns in "${NAMESPACES[@]}"; do
         ns_exists "$ns" || continue
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); done
     done
-    local i
-    for ((i = 0; i < 30; i++)); do
-        local left=0
-        for ns in "${NAMESPACES[@]}"; do
-            ns_exists "$ns" && [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && left=1
-        done
+    local i left
+    for ((i = 0; i < 50; i++)); do
+        left=0
+        for pid in "${pids[@]}"; do pid_running "$pid" && { left=1; break; }; done
         ((left)) || break
         sleep 0.1
     done
+    for pid in "${pids[@]}"; do pid_running "$pid" && kill -KILL "$pid" 2>/dev/null; done
+    rm -f "$LAB"/run/*.pid
     for ns in "${NAMESPACES[@]}"; do
         ns_exists "$ns" || continue
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do pid_running "$pid" && kill -KILL "$pid" 2>/dev/null; done
     done
     # Deleting a namespace deletes its veths (and their peers) and its iptables rules.
     for ns in "${NAMESPACES[@]}"; do
@@ -704,7 +718,8 @@ cmd_status() {
     for f in "$LAB"/faults/*; do
         [[ -e $f ]] || continue
         any=1
-        printf '  %s %s\n' "$(basename "$f")" "$(cat "$f")"
+        local b; b=$(basename "$f")
+        printf '  %s %s\n' "${b%@*}" "$(cat "$f")"
     done
     ((any)) || echo "  none"
     ns_exists pm-core
@@ -781,7 +796,9 @@ heal_home_ipv6_broken() { run ip netns exec pm-home ip -6 route replace default 
 fault_vps_egress_443_denied() {
     local c=PM-FAULT-VPS-443
     drop_chain pm-vps "$c" >/dev/null
-    # A host firewall (ufw-like) on the VPS: outbound TCP 443 refused, except to the coordinator.
+    # A host firewall (ufw-like) on the VPS: outbound TCP 443 rejected, except to the coordinator.
+    # REJECT in OUTPUT answers the local socket with an ICMP error from the host's own address
+    # (connect fails at once; the agent reads that ICMP error: LOCAL_FIREWALL).
     ipt_both pm-vps -N "$c"
     run ip netns exec pm-vps iptables -A "$c" -d 198.51.100.2 -j RETURN
     ipt_both pm-vps -A "$c" -j REJECT
@@ -794,7 +811,7 @@ fault_origin_down() {
     if pid=$(proc_pid origin); then
         run kill -TERM "$pid"
         local i
-        for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for ((i = 0; i < 50; i++)); do pid_running "$pid" || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$(pidfile origin)"

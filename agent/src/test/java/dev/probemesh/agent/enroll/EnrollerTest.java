@@ -242,4 +242,17 @@ class EnrollerTest {
     void refusesMalformedCoordinatorAddress(String text) {
         assertThat(Enroller.parseAddress(text)).isNull();
     }
+
+    @Test
+    void refusesServerCertificateThatDoesNotNameTheDialledAddress() {
+        // the test coordinator's certificate names 127.0.0.1 only; "localhost" is not in it
+        String viaName = "localhost:" + coordinator.server.getPort();
+
+        EnrollException e = catchThrowableOfType(EnrollException.class,
+                () -> enroller.enroll(viaName, "pmjt_x.y", coordinator.pin(), "edge-1", dataDir));
+
+        assertThat(e.reason()).isEqualTo(EnrollException.Reason.TLS);
+        assertThat(e.getMessage()).contains("must name the address");
+        assertThat(coordinator.lastRequest.get()).isNull();
+    }
 }

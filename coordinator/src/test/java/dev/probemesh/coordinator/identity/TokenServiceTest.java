@@ -25,6 +25,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 class TokenServiceTest {
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path tmp;
+
     private final MutableClock clock = new MutableClock(Instant.parse("2026-11-22T12:00:00Z"));
     private DataSource ds;
     private TokenService tokens;
@@ -127,5 +130,19 @@ class TokenServiceTest {
         assertThat(catchThrowableOfType(TokenException.class, () -> tokens.check(c.token())).reason())
                 .isEqualTo(TokenException.Reason.REVOKED);
         assertThat(tokens.list().get(0).revoked()).isTrue();
+    }
+
+    @Test
+    void createTokenRequestAppliesProtoDefaultsAndReturnsThePin() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.loadOrCreate(
+                tmp, clock);
+        var r = IdentityProtos.createToken(tokens, ca, dev.probemesh.proto.v1.CreateTokenRequest.newBuilder()
+                .setSite("paris").putLabels("env", "prod").build());
+
+        assertThat(r.getCaPin()).isEqualTo(ca.caPin());
+        assertThat(r.getInfo().getUsesLeft()).isEqualTo(1);
+        assertThat(r.getInfo().getExpiresAtMs()).isEqualTo(clock.instant().plus(Duration.ofHours(1)).toEpochMilli());
+        assertThat(r.getInfo().getLabelsMap()).containsEntry("env", "prod");
+        assertThat(tokens.redeem(r.getToken()).site()).isEqualTo("paris");
     }
 }

@@ -58,7 +58,10 @@ import org.xbill.DNS.Type;
  * DNS_TRUNCATED_TCP_FAILED (TC over UDP and the TCP retry failed), DNS_UNEXPECTED_ANSWER; a
  * transport failure to the resolver keeps its transport code (REFUSED for a closed TCP port or
  * an ICMP port unreachable over UDP, HOST_UNREACHABLE, NET_UNREACHABLE, NO_ROUTE, LOCAL_FIREWALL
- * for EPERM), except that a TCP connect that times out is DNS_TIMEOUT, as dig would say.
+ * for EPERM), except that a TCP connect that times out is DNS_TIMEOUT, as dig would say. Linux
+ * tells a connected UDP socket only of hard ICMP errors (port unreachable, admin-prohibited); a
+ * host/net unreachable over UDP therefore reads as DNS_TIMEOUT, and a TCP SYN dropped by this
+ * host's OUTPUT chain is retried silently by the kernel (DNS_TIMEOUT, while UDP gets EPERM at once).
  *
  * <p>Attributes: {@code rcode}, {@code resolver} (ip:port), {@code transport} (what carried the
  * final answer), {@code answers} (comma-separated rdata of the asked type at the end of the CNAME

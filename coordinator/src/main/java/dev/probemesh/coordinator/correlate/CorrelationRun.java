@@ -104,10 +104,17 @@ final class CorrelationRun {
     private final List<Observation> window;
     private final List<String> sites;
     private final int[] agentSite;
+    /** Agent indexes per site index: the local stage never scans the whole fleet per site. */
+    private final int[][] siteAgents;
+    /** Check indexes in the operator's table order (ICMP, TCP, DNS, TLS, HTTP; IP before name...). */
+    private final List<Integer> tableOrder;
+    /** Per check: live OK cells across the fleet. */
+    private int[] okCount;
     private final int nA;
     private final int nC;
 
-    private Observation[][] recent;
+    private Observation[] recent;
+    private long[] recentMs;
     private int[] recentCount;
     private State[] state;
     private FailureCode[] code;
@@ -139,14 +146,46 @@ final class CorrelationRun {
         this.nA = this.agents.size();
         this.nC = this.checks.size();
         this.agentSite = new int[nA];
-        for (int a = 0; a < nA; a++) {
-            agentSite[a] = sites.indexOf(this.agents.get(a).site());
+        Map<String, Integer> siteIdx = new HashMap<>();
+        for (int s = 0; s < sites.size(); s++) {
+            siteIdx.put(sites.get(s), s);
         }
+        int[] perSite = new int[sites.size()];
+        for (int a = 0; a < nA; a++) {
+            agentSite[a] = siteIdx.get(this.agents.get(a).site());
+            perSite[agentSite[a]]++;
+        }
+        this.siteAgents = new int[sites.size()][];
+        for (int s = 0; s < sites.size(); s++) {
+            siteAgents[s] = new int[perSite[s]];
+            perSite[s] = 0;
+        }
+        for (int a = 0; a < nA; a++) {
+            siteAgents[agentSite[a]][perSite[agentSite[a]]++] = a;
+        }
+        List<Integer> order = new ArrayList<>();
+        for (int c = 0; c < nC; c++) {
+            order.add(c);
+        }
+        Map<Integer, String> keys = new HashMap<>();
+        for (int c = 0; c < nC; c++) {
+            keys.put(c, tableKey(this.checks.get(c)));
+        }
+        order.sort(Comparator.comparing(keys::get));
+        this.tableOrder = List.copyOf(order);
     }
 
     CorrelationResult run() {
         buildCells();
         findSilent();
+        okCount = new int[nC];
+        for (int a = 0; a < nA; a++) {
+            for (int c = 0; c < nC; c++) {
+                if (live(a, c) == State.OK) {
+                    okCount[c]++;
+                }
+            }
+        }
         buildAliases();
         explained = new boolean[nA * nC];
         globalCheck = new boolean[nC];
@@ -174,80 +213,101 @@ final class CorrelationRun {
         for (int c = 0; c < nC; c++) {
             checkIdx.put(checks.get(c).id(), c);
         }
-        recent = new Observation[nA * nC][];
+        // flat arrays, n slots per cell, newest first: a fleet window is ~10^6 observations, so the
+        // loop below touches each observation once and never the older ones again
+        recent = new Observation[nA * nC * n];
+        recentMs = new long[nA * nC * n];
         recentCount = new int[nA * nC];
+        long fromMs = Long.MAX_VALUE;
+        long toMs = Long.MIN_VALUE;
+        String lastAgent = null;
+        int lastA = -1;
         for (Observation o : window) {
-            Integer a = agentIdx.get(o.agent());
-            Integer c = checkIdx.get(o.checkId());
-            if (a == null || c == null) {
+            String an = o.agent();
+            int a;
+            if (an.equals(lastAgent)) {
+                a = lastA;
+            } else {
+                Integer ai = agentIdx.get(an);
+                a = ai == null ? -1 : ai;
+                lastAgent = an;
+                lastA = a;
+            }
+            Integer ci = a < 0 ? null : checkIdx.get(o.checkId());
+            if (ci == null) {
                 continue;
             }
-            if (windowFrom == null || o.at().isBefore(windowFrom)) {
-                windowFrom = o.at();
+            Instant at = o.at();
+            long ms = at.toEpochMilli();
+            if (ms < fromMs || (ms == fromMs && at.isBefore(windowFrom))) {
+                fromMs = ms;
+                windowFrom = at;
             }
-            if (windowTo == null || o.at().isAfter(windowTo)) {
-                windowTo = o.at();
+            if (ms > toMs || (ms == toMs && at.isAfter(windowTo))) {
+                toMs = ms;
+                windowTo = at;
             }
-            int i = a * nC + c;
-            Observation[] arr = recent[i];
-            if (arr == null) {
-                arr = new Observation[n];
-                recent[i] = arr;
-            }
+            int i = a * nC + ci;
+            int base = i * n;
             int cnt = recentCount[i];
-            // keep the n newest, newest first: an insertion step into a tiny sorted array
             int pos = cnt;
-            while (pos > 0 && NEWEST_FIRST.compare(o, arr[pos - 1]) < 0) {
+            while (pos > 0 && (ms > recentMs[base + pos - 1] || (ms == recentMs[base + pos - 1]
+                    && NEWEST_FIRST.compare(o, recent[base + pos - 1]) < 0))) {
                 pos--;
             }
             if (pos >= n) {
                 continue;
             }
-            int last = Math.min(cnt, n - 1);
-            for (int k = last; k > pos; k--) {
-                arr[k] = arr[k - 1];
+            for (int k = Math.min(cnt, n - 1); k > pos; k--) {
+                recent[base + k] = recent[base + k - 1];
+                recentMs[base + k] = recentMs[base + k - 1];
             }
-            arr[pos] = o;
+            recent[base + pos] = o;
+            recentMs[base + pos] = ms;
             recentCount[i] = Math.min(cnt + 1, n);
         }
         state = new State[nA * nC];
         code = new FailureCode[nA * nC];
-        for (int a = 0; a < nA; a++) {
-            for (int c = 0; c < nC; c++) {
-                int i = a * nC + c;
-                Observation[] arr = recent[i];
-                if (arr == null) {
-                    continue;
-                }
-                Observation last = arr[0];
-                long iv = intervalOf(checks.get(c));
-                if (Duration.between(last.at(), now).toMillis() > iv * cfg.silentAfterIntervals()) {
-                    state[i] = State.STALE;
-                    continue;
-                }
-                FailureCode fc = FailureCode.parse(last.failure()).orElse(null);
-                code[i] = fc;
-                if (last.status() == ProbeStatus.UNSUPPORTED || (fc != null && AGENT_SIDE.contains(fc))) {
-                    state[i] = State.EXCLUDED;
-                    continue;
-                }
-                if (recentCount[i] < n) {
-                    state[i] = State.PENDING;
-                    continue;
-                }
-                int ok = 0;
-                int fail = 0;
-                int deg = 0;
-                for (int k = 0; k < n; k++) {
-                    switch (arr[k].status()) {
-                        case OK -> ok++;
-                        case FAIL, ERROR -> fail++;
-                        case DEGRADED -> deg++;
-                        default -> { }
-                    }
-                }
-                state[i] = ok == n ? State.OK : fail == n ? State.FAIL : deg == n ? State.DEGRADED : State.PENDING;
+        long nowMs = now.toEpochMilli();
+        long[] staleMs = new long[nC];
+        for (int c = 0; c < nC; c++) {
+            staleMs[c] = intervalOf(checks.get(c)) * cfg.silentAfterIntervals();
+        }
+        for (int i = 0; i < nA * nC; i++) {
+            int cnt = recentCount[i];
+            if (cnt == 0) {
+                continue;
             }
+            int base = i * n;
+            if (nowMs - recentMs[base] > staleMs[i % nC]) {
+                state[i] = State.STALE;
+                continue;
+            }
+            Observation last = recent[base];
+            FailureCode fc = last.failure() == null ? null : FailureCode.parse(last.failure()).orElse(null);
+            code[i] = fc;
+            if (last.status() == ProbeStatus.UNSUPPORTED || (fc != null && AGENT_SIDE.contains(fc))) {
+                state[i] = State.EXCLUDED;
+                continue;
+            }
+            if (cnt < n) {
+                state[i] = State.PENDING;
+                continue;
+            }
+            int ok = 0;
+            int fail = 0;
+            int deg = 0;
+            for (int k = 0; k < n; k++) {
+                ProbeStatus st = recent[base + k].status();
+                if (st == ProbeStatus.OK) {
+                    ok++;
+                } else if (st == ProbeStatus.FAIL || st == ProbeStatus.ERROR) {
+                    fail++;
+                } else if (st == ProbeStatus.DEGRADED) {
+                    deg++;
+                }
+            }
+            state[i] = ok == n ? State.OK : fail == n ? State.FAIL : deg == n ? State.DEGRADED : State.PENDING;
         }
     }
 
@@ -314,9 +374,9 @@ final class CorrelationRun {
     private Instant lastResult(int a) {
         Instant last = null;
         for (int c = 0; c < nC; c++) {
-            Observation[] arr = recent[a * nC + c];
-            if (arr != null && (last == null || arr[0].at().isAfter(last))) {
-                last = arr[0].at();
+            Observation o = lastObs(a, c);
+            if (o != null && (last == null || o.at().isAfter(last))) {
+                last = o.at();
             }
         }
         return last;
@@ -332,8 +392,8 @@ final class CorrelationRun {
     }
 
     private Observation lastObs(int a, int c) {
-        Observation[] arr = recent[a * nC + c];
-        return arr == null ? null : arr[0];
+        int i = a * nC + c;
+        return recentCount[i] == 0 ? null : recent[i * cfg.confirmRounds()];
     }
 
     private void buildAliases() {
@@ -822,7 +882,7 @@ final class CorrelationRun {
     private List<Evidence> globalEvidence(List<Integer> members, Set<Integer> related) {
         List<Integer> cs = new ArrayList<>(members);
         cs.addAll(related);
-        cs.sort(Comparator.comparing(c -> tableKey(checks.get(c))));
+        cs.sort(Comparator.comparing(tableOrder::indexOf));
         List<Evidence> out = new ArrayList<>();
         for (int a = 0; a < nA; a++) {
             for (int c : cs) {
@@ -940,10 +1000,7 @@ final class CorrelationRun {
     private void localStage() {
         for (int s = 0; s < sites.size(); s++) {
             List<int[]> failing = new ArrayList<>();
-            for (int a = 0; a < nA; a++) {
-                if (agentSite[a] != s) {
-                    continue;
-                }
+            for (int a : siteAgents[s]) {
                 for (int c = 0; c < nC; c++) {
                     if (live(a, c) == State.FAIL && !explained[a * nC + c] && !globalCheck[c]) {
                         failing.add(new int[] {a, c});
@@ -980,8 +1037,8 @@ final class CorrelationRun {
                 explains.computeIfAbsent(g, k -> new ArrayList<>()).add(cell);
             }
         }
-        for (int a = 0; a < nA; a++) {
-            if (agentSite[a] != site || (onlyAgent >= 0 && a != onlyAgent)) {
+        for (int a : siteAgents[site]) {
+            if (onlyAgent >= 0 && a != onlyAgent) {
                 continue;
             }
             for (int c = 0; c < nC; c++) {
@@ -1297,12 +1354,13 @@ final class CorrelationRun {
 
     /** Another agent (at another site, or a neighbour of an agent-scoped block) succeeds on the check. */
     private boolean okByOthers(int c, Set<Integer> failingAgents) {
-        for (int a = 0; a < nA; a++) {
-            if (!failingAgents.contains(a) && live(a, c) == State.OK) {
-                return true;
+        int own = 0;
+        for (int a : failingAgents) {
+            if (live(a, c) == State.OK) {
+                own++;
             }
         }
-        return false;
+        return okCount[c] > own;
     }
 
     private double contrastShare(List<Integer> checkIdx, Set<Integer> failingAgents) {
@@ -1432,10 +1490,7 @@ final class CorrelationRun {
 
     private boolean everyNameCheckFails(int s) {
         boolean any = false;
-        for (int a = 0; a < nA; a++) {
-            if (agentSite[a] != s) {
-                continue;
-            }
+        for (int a : siteAgents[s]) {
             for (int c = 0; c < nC; c++) {
                 CheckView cv = checks.get(c);
                 if (!(cv.byName() || cv.isDns())) {
@@ -1453,14 +1508,9 @@ final class CorrelationRun {
 
     private List<String> worksAt(int s) {
         Set<String> out = new LinkedHashSet<>();
-        List<Integer> order = new ArrayList<>();
-        for (int c = 0; c < nC; c++) {
-            order.add(c);
-        }
-        order.sort(Comparator.comparing(c -> tableKey(checks.get(c))));
-        for (int c : order) {
-            for (int a = 0; a < nA; a++) {
-                if (agentSite[a] == s && live(a, c) == State.OK) {
+        for (int c : tableOrder) {
+            for (int a : siteAgents[s]) {
+                if (live(a, c) == State.OK) {
                     out.add(describe(checks.get(c)));
                 }
             }
@@ -1568,17 +1618,12 @@ final class CorrelationRun {
      * ICMP, TCP, DNS, TLS, HTTP; by IP before by name; UDP before TCP; IPv4 before IPv6.
      */
     private List<Evidence> siteEvidence(int s, Integer onlyAgent) {
-        List<Integer> order = new ArrayList<>();
-        for (int c = 0; c < nC; c++) {
-            order.add(c);
-        }
-        order.sort(Comparator.comparing(c -> tableKey(checks.get(c))));
         List<Evidence> out = new ArrayList<>();
-        for (int a = 0; a < nA; a++) {
-            if (agentSite[a] != s || (onlyAgent != null && a != onlyAgent)) {
+        for (int a : siteAgents[s]) {
+            if (onlyAgent != null && a != onlyAgent) {
                 continue;
             }
-            for (int c : order) {
+            for (int c : tableOrder) {
                 Evidence e = evidence(a, c);
                 if (e != null) {
                     out.add(e);

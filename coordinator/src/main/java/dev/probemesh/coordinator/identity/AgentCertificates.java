@@ -23,6 +23,7 @@ public final class AgentCertificates {
     private final TokenService tokens;
     private final Clock clock;
     private final Duration ttl;
+    private final Object enrollLock = new Object();
 
     public AgentCertificates(CertificateAuthority ca, AgentRegistry registry, TokenService tokens, Clock clock,
             Duration ttl) {
@@ -71,16 +72,21 @@ public final class AgentCertificates {
             }
             Names.requireAgentName(requestedName, "agent_name");
             name = requestedName;
-            if (registry.nameTaken(name)) {
+        }
+        X509Certificate cert;
+        // Name check, redemption and record under one lock: two hosts racing for the same free
+        // name cannot both get it. Enrollment is rare, so one lock for all names is cheap.
+        synchronized (enrollLock) {
+            if (grant.agentName().isEmpty() && registry.nameTaken(name)) {
                 throw new IdentityException(Kind.NOT_ALLOWED, "agent name " + name + " is already enrolled: choose"
                         + " another name, or re-enroll it with a token bound to it ('probemesh token create --agent-name "
                         + name + "')");
             }
+            grant = checkToken(token, true);
+            cert = ca.signAgent(csr.publicKey(), name, grant.site(), grant.labels(), ttl);
+            registry.recordEnrollment(name, grant.site(), grant.labels(), cert.getSerialNumber(),
+                    cert.getNotAfter().toInstant());
         }
-        grant = checkToken(token, true);
-        X509Certificate cert = ca.signAgent(csr.publicKey(), name, grant.site(), grant.labels(), ttl);
-        registry.recordEnrollment(name, grant.site(), grant.labels(), cert.getSerialNumber(),
-                cert.getNotAfter().toInstant());
         log.info("enrolled agent {} at site {} with token {} (certificate valid until {})", name, grant.site(),
                 grant.tokenId(), cert.getNotAfter().toInstant());
         return new Enrolled(name, grant.site(), grant.labels(), cert);

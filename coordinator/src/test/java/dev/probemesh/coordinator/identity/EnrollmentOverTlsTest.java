@@ -423,4 +423,33 @@ class EnrollmentOverTlsTest {
                 .newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS).listAgents(ListAgentsRequest.getDefaultInstance())));
         assertThat(s.getCode()).isIn(Status.Code.UNAVAILABLE, Status.Code.INTERNAL);
     }
+
+    @Test
+    void hostsRacingForTheSameFreeNameGetItOnlyOnce() throws Exception {
+        start();
+        List<String> tokens = java.util.stream.IntStream.range(0, 4)
+                .mapToObj(i -> token("paris", Map.of(), null)).toList();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<Status.Code>> results = new java.util.ArrayList<>();
+            for (String t : tokens) {
+                results.add(pool.submit(() -> {
+                    try {
+                        enroll(t, "edge-1");
+                        return Status.Code.OK;
+                    } catch (StatusRuntimeException e) {
+                        return e.getStatus().getCode();
+                    }
+                }));
+            }
+            List<Status.Code> codes = new java.util.ArrayList<>();
+            for (var f : results) {
+                codes.add(f.get(30, TimeUnit.SECONDS));
+            }
+            assertThat(codes).containsOnlyOnce(Status.Code.OK)
+                    .containsOnly(Status.Code.OK, Status.Code.PERMISSION_DENIED);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

@@ -53,7 +53,10 @@ import org.xbill.DNS.Type;
  * (a lame server) moves to the next. When no server of a zone gives an answer: FAIL
  * DNS_AUTHORITY_UNREACHABLE with {@code zone} and a detail like
  * {@code "ddns.test: no answer from 198.51.100.20, 2001:db8:53::20 (timeout)"}; NXDOMAIN or NODATA
- * from an authority names its zone too. At most {@value #MAX_QUERIES} queries per run.
+ * from an authority names its zone too. When even the root servers (or the system resolver asked
+ * for them) do not answer, DNS as a whole is unreachable from this host: DNS_TIMEOUT without a
+ * zone, as a site whose port 53 is blocked looks. Every query refused by this host's firewall
+ * (EPERM) is LOCAL_FIREWALL. At most {@value #MAX_QUERIES} queries per run.
  *
  * <p>Attributes (a contract with the correlation engine, keep the names): {@code chain} (names
  * followed, comma-separated, no trailing dots), {@code zones} (zones whose authorities were
@@ -130,7 +133,19 @@ public final class DnsTraceProbe implements Probe {
     }
 
     /** A zone's answer: the message and who gave it, or why none of its servers did. */
-    private record ZoneReply(Message message, InetSocketAddress server, List<String> failures, boolean allDenied) {
+    private record ZoneReply(Message message, InetSocketAddress server, Misses misses, boolean allDenied) {
+    }
+
+    /** Why a zone's servers gave no answer: per server "addr (reason)", and the codes seen. */
+    private record Misses(List<String> texts, Set<FailureCode> codes) {
+        Misses() {
+            this(new ArrayList<>(), java.util.EnumSet.noneOf(FailureCode.class));
+        }
+
+        void add(String text, FailureCode code) {
+            texts.add(text);
+            codes.add(code);
+        }
     }
 
     private static final Name ROOT = Name.root;
@@ -146,6 +161,7 @@ public final class DnsTraceProbe implements Probe {
         final Set<String> zones = new LinkedHashSet<>();
         final List<String> path = new ArrayList<>();
         List<InetSocketAddress> roots = List.of();
+        Stopped rootProblem;
         int queriesLeft = MAX_QUERIES;
 
         Run(Name qname, int qtype, Family family, long start, long deadline) {
@@ -169,10 +185,14 @@ public final class DnsTraceProbe implements Probe {
             }
             return rootsFuture.thenCompose(r -> {
                 roots = usable(r);
+                if (roots.isEmpty() && rootProblem != null) {
+                    return CompletableFuture.completedFuture(finish(rootProblem));
+                }
                 if (roots.isEmpty()) {
-                    return CompletableFuture.completedFuture(finish(new Stopped(FailureCode.DNS_AUTHORITY_UNREACHABLE,
-                            ROOT, "no " + familyName() + " root server address to start from"
-                                    + (rootServers.isEmpty() ? " (asked the system resolver for \". NS\")" : ""))));
+                    return CompletableFuture.completedFuture(finish(new Stopped(FailureCode.INTERNAL, null,
+                            "no " + familyName() + " root server address to start from (" + (rootServers.isEmpty()
+                                    ? "the system resolver's root servers have none" : "dns-trace.roots has none")
+                            + ") for a check pinned to " + familyName(), ProbeStatus.ERROR)));
                 }
                 chain.add(qname);
                 return follow(qname, 0).thenApply(this::finish);
@@ -205,15 +225,9 @@ public final class DnsTraceProbe implements Probe {
             if (main && !zone.equals(ROOT)) {
                 zones.add(DnsAnswers.text(zone));
             }
-            return askZone(zone, servers, name, type, 0, new ArrayList<>(), false).thenCompose(reply -> {
+            return askZone(zone, servers, name, type, 0, new Misses(), false).thenCompose(reply -> {
                 if (reply.message() == null) {
-                    if (reply.allDenied()) {
-                        return done(new Stopped(FailureCode.POLICY_DENIED, zone, DnsAnswers.text(zone)
-                                + ": every server denied by policy: " + String.join(", ", reply.failures()),
-                                ProbeStatus.ERROR));
-                    }
-                    return done(new Stopped(FailureCode.DNS_AUTHORITY_UNREACHABLE, zone,
-                            DnsAnswers.text(zone) + ": no answer from " + summarize(reply.failures())));
+                    return done(unanswered(zone, reply));
                 }
                 if (main) {
                     path.add(DnsAnswers.text(zone) + "@" + show(reply.server()));
@@ -264,6 +278,29 @@ public final class DnsTraceProbe implements Probe {
             });
         }
 
+        /**
+         * No server of {@code zone} answered. Blame the zone's authority, unless every query was
+         * refused by this host's own firewall (a local fault) or the zone is the root: when even
+         * the root does not answer, DNS as a whole is unreachable from here (DNS_TIMEOUT, as a
+         * blocked site looks), not one zone's authority.
+         */
+        Stopped unanswered(Name zone, ZoneReply reply) {
+            String text = DnsAnswers.text(zone);
+            List<String> misses = reply.misses().texts();
+            if (reply.allDenied()) {
+                return new Stopped(FailureCode.POLICY_DENIED, zone, text + ": every server denied by policy: "
+                        + String.join(", ", misses), ProbeStatus.ERROR);
+            }
+            if (reply.misses().codes().equals(Set.of(FailureCode.LOCAL_FIREWALL))) {
+                return new Stopped(FailureCode.LOCAL_FIREWALL, zone, text + ": this host's firewall refused every query to "
+                        + summarize(misses));
+            }
+            if (zone.equals(ROOT)) {
+                return new Stopped(FailureCode.DNS_TIMEOUT, null, "no answer from the root servers " + summarize(misses));
+            }
+            return new Stopped(FailureCode.DNS_AUTHORITY_UNREACHABLE, zone, text + ": no answer from " + summarize(misses));
+        }
+
         /** Addresses of a glueless delegation's servers, each traced from the root (bounded). */
         CompletableFuture<List<InetSocketAddress>> glueless(Referral ref, int depth) {
             if (depth >= MAX_GLUELESS_DEPTH) {
@@ -294,19 +331,20 @@ public final class DnsTraceProbe implements Probe {
 
         /** Tries the zone's servers in turn until one gives NOERROR or NXDOMAIN. */
         CompletableFuture<ZoneReply> askZone(Name zone, List<InetSocketAddress> servers, Name name, int type, int i,
-                List<String> failures, boolean anyAllowed) {
+                Misses failures, boolean anyAllowed) {
             if (i >= servers.size()) {
-                return CompletableFuture.completedFuture(new ZoneReply(null, null, failures, !anyAllowed && !failures.isEmpty()));
+                return CompletableFuture.completedFuture(new ZoneReply(null, null, failures,
+                        !anyAllowed && !failures.texts().isEmpty()));
             }
             InetSocketAddress server = servers.get(i);
             Optional<String> denied = env.policy().denied(server.getAddress());
             if (denied.isPresent()) {
-                failures.add(show(server) + " (denied by policy: " + denied.get() + ")");
+                failures.add(show(server) + " (denied by policy: " + denied.get() + ")", FailureCode.POLICY_DENIED);
                 return askZone(zone, servers, name, type, i + 1, failures, anyAllowed);
             }
             long now = System.nanoTime();
             if (deadline - now <= 0 || queriesLeft <= 0) {
-                failures.add(show(server) + (queriesLeft <= 0 ? " (query budget spent)" : " (timeout)"));
+                failures.add(show(server) + (queriesLeft <= 0 ? " (query budget spent)" : " (timeout)"), FailureCode.TIMEOUT);
                 return askZone(zone, servers, name, type, i + 1, failures, true);
             }
             queriesLeft--;
@@ -322,10 +360,10 @@ public final class DnsTraceProbe implements Probe {
                             if (rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN) {
                                 return CompletableFuture.completedFuture(new ZoneReply(a.response(), server, failures, false));
                             }
-                            failures.add(show(server) + " (" + Rcode.string(rcode) + ")");
+                            failures.add(show(server) + " (" + Rcode.string(rcode) + ")", DnsProbeCodes.of(rcode));
                         } else {
                             DnsTransport.Failed f = (DnsTransport.Failed) o;
-                            failures.add(show(server) + " (" + (f.timedOut() ? "timeout" : f.code().name()) + ")");
+                            failures.add(show(server) + " (" + (f.timedOut() ? "timeout" : f.code().name()) + ")", f.code());
                         }
                         return askZone(zone, servers, name, type, i + 1, failures, true);
                     });
@@ -340,8 +378,17 @@ public final class DnsTraceProbe implements Probe {
             Message q = Message.newQuery(Record.newRecord(ROOT, Type.NS, DClass.IN));
             q.getHeader().setFlag(Flags.RD);
             queriesLeft--;
+            String asked = "asked the system resolver " + show(sys.get(0)) + " for the root servers (\". NS\"): ";
             return transport.query(sys.get(0), q, DnsTransport.Protocol.UDP, deadline, true).thenCompose(o -> {
-                if (!(o instanceof DnsTransport.Answered a) || a.response().getRcode() != Rcode.NOERROR) {
+                if (o instanceof DnsTransport.Failed f) {
+                    rootProblem = new Stopped(f.timedOut() ? FailureCode.DNS_TIMEOUT : f.code(), null,
+                            asked + (f.timedOut() ? "no answer (timeout)" : f.detail()));
+                    return CompletableFuture.completedFuture(List.<InetSocketAddress>of());
+                }
+                DnsTransport.Answered a = (DnsTransport.Answered) o;
+                if (a.response().getRcode() != Rcode.NOERROR) {
+                    rootProblem = new Stopped(DnsProbeCodes.of(a.response().getRcode()), null,
+                            asked + Rcode.string(a.response().getRcode()));
                     return CompletableFuture.completedFuture(List.<InetSocketAddress>of());
                 }
                 List<Name> names = new ArrayList<>();
@@ -437,6 +484,17 @@ public final class DnsTraceProbe implements Probe {
 
         String show(InetSocketAddress a) {
             return a.getPort() == 53 ? a.getAddress().getHostAddress() : DnsTransport.hostPort(a);
+        }
+    }
+
+    /** Rcode to failure code, as the dns probe maps them. */
+    private static final class DnsProbeCodes {
+        static FailureCode of(int rcode) {
+            return switch (rcode) {
+                case Rcode.NXDOMAIN -> FailureCode.DNS_NXDOMAIN;
+                case Rcode.REFUSED -> FailureCode.DNS_REFUSED;
+                default -> FailureCode.DNS_SERVFAIL;
+            };
         }
     }
 

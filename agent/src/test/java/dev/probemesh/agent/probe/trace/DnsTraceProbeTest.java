@@ -222,12 +222,44 @@ class DnsTraceProbeTest {
     }
 
     @Test
-    void asksOnlyServersOfThePinnedFamily() throws Exception {
+    void rejectsRootServersOfTheOtherFamilyThanThePinnedOne() throws Exception {
         ProbeResult r = trace("home.example.test", Family.FAMILY_IPV6, List.of("127.0.0.1"), 3000);
 
-        assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.DNS_AUTHORITY_UNREACHABLE);
+        assertThat(r.status()).isEqualTo(ProbeStatus.ERROR);
         assertThat(r.detail()).contains("no IPv6 root server address");
         assertThat(root.queries()).isEmpty();
+    }
+
+    @Test
+    void reportsDnsTimeoutWhenEvenTheRootIsSilent() throws Exception {
+        root.silentAll(true);
+
+        ProbeResult r = trace("home.example.test");
+
+        assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.DNS_TIMEOUT);
+        assertThat(r.attributes()).doesNotContainKey("zone");
+        assertThat(r.detail()).contains("root servers");
+    }
+
+    @Test
+    void namesTheFirstZoneWhoseAuthorityIsSilent() throws Exception {
+        example.silentAll(true);
+
+        ProbeResult r = trace("home.example.test");
+
+        assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.DNS_AUTHORITY_UNREACHABLE);
+        assertThat(r.attributes()).containsEntry("zone", "example.test").containsEntry("chain", "home.example.test")
+                .containsEntry("zones", "test,example.test");
+    }
+
+    @Test
+    void reportsWhenTheSystemResolverGivesNoRoots() throws Exception {
+        recursive.silentAll(true);
+
+        ProbeResult r = trace("home.example.test", Family.FAMILY_IPV4, List.of(), 1000);
+
+        assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.DNS_TIMEOUT);
+        assertThat(r.detail()).contains("system resolver");
     }
 
     @Test

@@ -151,7 +151,13 @@ public final class TcpConnector implements AutoCloseable {
                 if (first != null) {
                     timeoutMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(first.deadline - System.nanoTime()) + 1);
                 }
-                selector.select(timeoutMs);
+                // selectNow() below clears a pending wakeup(), so registrations that arrived
+                // meanwhile are picked up here instead of waiting for the next event.
+                if (registrations.isEmpty()) {
+                    selector.select(timeoutMs);
+                } else {
+                    selector.selectNow();
+                }
                 List<Runnable> completions = new ArrayList<>();
                 Pending p;
                 while ((p = registrations.poll()) != null) {

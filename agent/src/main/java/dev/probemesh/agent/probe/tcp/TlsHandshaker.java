@@ -2,6 +2,8 @@ package dev.probemesh.agent.probe.tcp;
 
 import dev.probemesh.common.check.Hosts;
 import dev.probemesh.common.failure.FailureCode;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
@@ -97,6 +99,13 @@ public final class TlsHandshaker {
         long timeoutMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
         ssl.setHandshakeTimeoutMillis(timeoutMs);
         ch.pipeline().addLast(ssl);
+        // The handshake future reports failures; this keeps them from reaching the pipeline's tail as warnings.
+        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                ctx.close();
+            }
+        });
         group.register(ch).addListener(reg -> {
             if (!reg.isSuccess()) {
                 ch.close();

@@ -71,6 +71,10 @@ public final class NetnsLab implements AutoCloseable {
         for (String ns : List.of(client, router, server)) {
             run("ip", "netns", "add", ns);
             run("ip", "-n", ns, "link", "set", "lo", "up");
+            // ICMP errors are rate-limited per peer (burst 6, then ~1/s); many faults probed at
+            // once would otherwise turn into timeouts.
+            run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0",
+                    "net.ipv6.icmp.ratelimit=0");
         }
         run("ip", "link", "add", cr, "netns", client, "type", "veth", "peer", "name", rc, "netns", router);
         run("ip", "link", "add", rs, "netns", router, "type", "veth", "peer", "name", sr, "netns", server);
@@ -141,7 +145,7 @@ public final class NetnsLab implements AutoCloseable {
         Process p = java(ns, NsProbeMain.class, cases);
         processes.add(p);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IOException("probe child did not finish");
         }

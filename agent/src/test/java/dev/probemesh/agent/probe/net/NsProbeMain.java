@@ -13,6 +13,7 @@ import dev.probemesh.proto.v1.TcpParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,7 +23,8 @@ import java.util.stream.Collectors;
 /**
  * Child process for {@link NetnsLab}: runs probe cases inside the namespace it was started in,
  * all at once, and prints one tab-separated RESULT line per case. A case is
- * {@code id|kind|target|family|timeoutMs[|count]} with kind tcp or icmp and family any/ipv4/ipv6.
+ * {@code id|kind|target|family|timeoutMs[|count]} with kind tcp, tcp-errno (a connector that does
+ * not read the error queue) or icmp, and family any/ipv4/ipv6.
  * Names in targets resolve through {@code name=addr,addr} cases of kind "name".
  */
 public final class NsProbeMain {
@@ -41,18 +43,23 @@ public final class NsProbeMain {
         HostCapabilities caps = HostCapabilities.detect();
         ProbeEnv env = new ProbeEnv(scheduler, TestResolvers.table(names), DestinationPolicy.allowAll(), List.of());
         FamilyDialer dialer = new FamilyDialer(env.policy(), () -> caps);
-        try (TcpConnector connector = new TcpConnector()) {
+        try (TcpConnector connector = new TcpConnector();
+                TcpConnector errnoOnly = new TcpConnector(LocalRoutes.system(), false)) {
             System.out.println("META\ticmp_aware\t" + connector.icmpAware());
             System.out.println("META\tipv6\t" + caps.ipv6());
             Probe tcp = new TcpProbe(env, connector, dialer, null);
+            // "tcp-errno": the honest fallback when the socket error queue cannot be read.
+            Probe tcpErrno = new TcpProbe(env, errnoOnly, dialer, null);
             Probe icmp = new IcmpProbe(env, dialer, caps.pingBinary(), 8);
             List<CompletableFuture<String>> runs = new ArrayList<>();
+            Map<String, Boolean> pending = new java.util.concurrent.ConcurrentHashMap<>();
             for (String a : args) {
                 String[] f = a.split("\\|");
                 if (f[1].equals("name")) {
                     continue;
                 }
-                Check.Builder c = Check.newBuilder().setId(f[0]).setKind(f[1]).setTarget(f[2])
+                String kind = f[1].startsWith("tcp") ? "tcp" : f[1];
+                Check.Builder c = Check.newBuilder().setId(f[0]).setKind(kind).setTarget(f[2])
                         .setFamily(switch (f[3]) {
                             case "ipv4" -> Family.FAMILY_IPV4;
                             case "ipv6" -> Family.FAMILY_IPV6;
@@ -64,14 +71,24 @@ public final class NsProbeMain {
                     c.setTcp(TcpParams.getDefaultInstance());
                 }
                 long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(c.getTimeoutMs());
-                Probe probe = f[1].equals("icmp") ? icmp : tcp;
-                runs.add(probe.run(c.build(), deadline).toCompletableFuture().thenApply(r -> line(f[0], r)));
+                Probe probe = f[1].equals("icmp") ? icmp : f[1].equals("tcp-errno") ? tcpErrno : tcp;
+                pending.put(f[0], Boolean.TRUE);
+                runs.add(probe.run(c.build(), deadline).toCompletableFuture().thenApply(r -> {
+                    String l = line(f[0], r);
+                    synchronized (System.out) {
+                        System.out.println(l);
+                        System.out.flush();
+                    }
+                    pending.remove(f[0]);
+                    return l;
+                }));
             }
-            CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(100, TimeUnit.SECONDS);
-            for (CompletableFuture<String> r : runs) {
-                System.out.println(r.join());
+            try {
+                CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                System.out.println("META\tunfinished\t" + String.join(",", pending.keySet()));
             }
-        } finally {
+                } finally {
             scheduler.shutdownNow();
         }
         System.out.flush();

@@ -37,6 +37,8 @@ HOST_V4=192.0.2.202
 HOST_GW4=192.0.2.193
 HOST_V6=2001:db8:4::10
 HOST_GW6=2001:db8:4::1
+HOST_RESERVED=""
+HOST_PREFIXES=""
 LAB_ROUTE_METRIC=50       # below the blackholes, above any connected route of the host
 BLACKHOLE_METRIC=4000
 
@@ -224,10 +226,91 @@ setup_network() {
     setup_host_link
 }
 
-# The host's link: a /32 peer address on the host side (so it shadows nothing the host already
-# uses; the host of this project's CI sits in 192.0.2.0/24 itself), routes to the lab over it,
-# and blackholes (higher metric) so documentation ranges never leak out of the machine.
-host_uses() { ip -o addr show to "$1" 2>/dev/null | grep -vw "$HOST_IF" | grep -q .; }
+# The host's link: a /32 peer address on the host side (so it shadows nothing), routes to the
+# lab over it, and blackholes (higher metric) so lab addresses never leak out. The host may use
+# documentation ranges for real: this project's CI host sits in 192.0.2.0/24 and its package
+# mirrors answer at 203.0.113.80 (through DNS, so nothing on disk tells). So by default the host
+# routes into the lab only 198.51.100.0/24 (the coordinator, the resolver, the DNS servers) and
+# the lab's IPv6 prefixes; PROBEMESH_LAB_HOST_ROUTES=all adds the sites' /26s and 203.0.113.0/24.
+# Either way a prefix holding an address or a route the host uses is left alone, and the
+# coordinator (what the CLI needs) always gets a /32 route.
+
+# Addresses the host relies on outside the lab: its own, its gateways, its resolvers, /etc/hosts.
+host_reserved() {
+    {
+        ip -o addr show 2>/dev/null | awk -v lab="$HOST_IF" '$2 != lab {print $4}' | cut -d/ -f1
+        ip route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1)}'
+        ip -6 route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1)}'
+        awk '$1 == "nameserver" {print $2}' /etc/resolv.conf 2>/dev/null
+        awk '$1 !~ /^#/ && NF >= 2 {print $1}' /etc/hosts 2>/dev/null
+        env | grep -i '_proxy=' | grep -oE '([0-9]{1,3}\.){3}[0-9]{1,3}' || true
+    } | sort -u
+}
+
+ip4_int() { local IFS=.; read -r a b c d <<<"$1"; echo $(((a << 24) | (b << 16) | (c << 8) | d)); }
+
+# Expands an IPv6 address to 8 groups of 4 hex digits (no zone, no embedded IPv4).
+ip6_full() {
+    local a=${1%%%*} head tail out=() g i n
+    if [[ $a == *::* ]]; then head=${a%%::*}; tail=${a#*::}; else head=$a; tail=""; fi
+    local -a h=() t=()
+    [[ -n $head ]] && IFS=: read -ra h <<<"$head"
+    [[ -n $tail ]] && IFS=: read -ra t <<<"$tail"
+    n=$((8 - ${#h[@]} - ${#t[@]}))
+    for g in "${h[@]}"; do out+=("$g"); done
+    if [[ $a == *::* ]]; then for ((i = 0; i < n; i++)); do out+=(0); done; fi
+    for g in "${t[@]}"; do out+=("$g"); done
+    for g in "${out[@]}"; do printf '%04x' "0x${g:-0}"; done
+}
+
+# in_prefix ADDRESS PREFIX/LEN: true when the address lies inside (v4 any length, v6 /16 steps).
+in_prefix() {
+    local addr=$1 net=${2%/*} len=${2#*/}
+    if [[ $addr == *:* && $net == *:* ]]; then
+        [[ $addr =~ ^[0-9a-fA-F:]+$ ]] || return 1
+        local fa fn; fa=$(ip6_full "$addr") fn=$(ip6_full "$net")
+        [[ ${fa:0:$((len / 4))} == "${fn:0:$((len / 4))}" ]]
+    elif [[ $addr != *:* && $net != *:* && $addr =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]]; then
+        local mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+        local ia ib; ia=$(ip4_int "$addr") ib=$(ip4_int "$net")
+        (((ia & mask) == (ib & mask)))
+    else
+        return 1
+    fi
+}
+
+# Prefixes the host routes elsewhere (its connected networks, static routes), not the lab's own.
+host_prefixes() {
+    { ip -4 route show; ip -6 route show; } 2>/dev/null \
+        | awk -v lab="$HOST_IF" '$1 != "default" && $1 != "blackhole" && $1 != "unreachable" && $1 != "prohibit" \
+            && $1 ~ /\// { for (i = 2; i < NF; i++) if ($i == "dev" && $(i + 1) == lab) next; print $1 }'
+}
+
+# What the host already uses inside a prefix (an address, or an overlapping route), if anything.
+host_conflict() {
+    local a r
+    for a in $HOST_RESERVED; do
+        in_prefix "$a" "$1" && { echo "$a"; return 0; }
+    done
+    for r in $HOST_PREFIXES; do
+        if in_prefix "${r%/*}" "$1" || in_prefix "${1%/*}" "$r"; then echo "$r"; return 0; fi
+    done
+    return 1
+}
+
+host_route() {   # host_route PREFIX VIA: lab route unless the host uses that prefix itself
+    local p=$1 via=$2 c
+    if c=$(host_conflict "$p"); then
+        log "lab: the host already uses $c, in $p: not routing $p into the lab (the CLI needs only the coordinator)"
+        return 0
+    fi
+    ip route replace "$p" via "$via" dev "$HOST_IF" metric "$LAB_ROUTE_METRIC"
+}
+
+host_blackhole() {
+    host_conflict "$1" >/dev/null && return 0
+    ip route replace blackhole "$1" metric "$BLACKHOLE_METRIC"
+}
 
 setup_host_link() {
     if ! ip link show "$HOST_IF" >/dev/null 2>&1 || ! link_exists pm-core to-host; then
@@ -243,29 +326,20 @@ setup_host_link() {
     ip link set "$HOST_IF" up
     in_ns pm-core ip link set to-host up
 
-    local p
-    for p in 198.51.100.0/24 203.0.113.0/24 192.0.2.0/24; do
-        if host_uses "$p"; then
-            [[ $p == 192.0.2.0/24 ]] && continue   # the host's own network: leave it alone
-            log "lab: warning: the host already has an address in $p; not routing it into the lab"
-            continue
-        fi
-        ip route replace blackhole "$p" metric "$BLACKHOLE_METRIC"
-    done
-    for p in 198.51.100.0/24 203.0.113.0/24; do
-        host_uses "$p" || ip route replace "$p" via "$HOST_GW4" dev "$HOST_IF" metric "$LAB_ROUTE_METRIC"
-    done
-    # The site subnets only when the host does not use 192.0.2.0/24 itself: its gateway may
-    # live there (the CLI needs only the coordinator in 198.51.100.0/24).
-    if ! host_uses 192.0.2.0/24; then
-        for site in "${SITES[@]}"; do
-            ip route replace "${SITE_NET4[$site]}" via "$HOST_GW4" dev "$HOST_IF" metric "$LAB_ROUTE_METRIC"
-        done
+    HOST_RESERVED=$(host_reserved)
+    HOST_PREFIXES=$(host_prefixes)
+    local p c v4=(198.51.100.0/24)
+    [[ ${PROBEMESH_LAB_HOST_ROUTES:-} == all ]] && v4+=("${SITE_NET4[@]}" 203.0.113.0/24)
+    for p in "${v4[@]}"; do host_route "$p" "$HOST_GW4"; done
+    for p in "${SITE_NET6[@]}" 2001:db8:53::/64 2001:db8:113::/64; do host_route "$p" "$HOST_GW6"; done
+    host_blackhole 198.51.100.0/24
+    [[ ${PROBEMESH_LAB_HOST_ROUTES:-} == all ]] && { host_blackhole 192.0.2.0/24; host_blackhole 203.0.113.0/24; }
+    host_blackhole 2001:db8::/32
+    # The CLI must reach the coordinator whatever else the host uses.
+    if c=$(host_conflict 198.51.100.2/32); then
+        die "the host itself uses 198.51.100.2 ($c): the CLI could not reach the lab's coordinator"
     fi
-    ip -6 route replace blackhole 2001:db8::/32 metric "$BLACKHOLE_METRIC"
-    for p in 2001:db8:1::/64 2001:db8:2::/64 2001:db8:3::/64 2001:db8:53::/64 2001:db8:113::/64; do
-        ip -6 route replace "$p" via "$HOST_GW6" dev "$HOST_IF" metric "$LAB_ROUTE_METRIC"
-    done
+    ip route replace 198.51.100.2/32 via "$HOST_GW4" dev "$HOST_IF" metric "$LAB_ROUTE_METRIC"
 }
 
 # First-packet neighbour discovery costs ~1 s on a fresh link: pay it now, in parallel.
@@ -426,12 +500,12 @@ EOF
 }
 
 write_nsd_conf() {
-    local name=$1 v4=$2 v6=$3 zone=$4 file=$5 d=$LAB/dns
+    local name=$1 a4=$2 a6=$3 zone=$4 file=$5 d=$LAB/dns
     mkdir -p "$d/$name.xfr"
     cat >"$d/$name.conf" <<EOF
 server:
-    ip-address: $v4
-    ip-address: $v6
+    ip-address: $a4
+    ip-address: $a6
     port: 53
     do-ip4: yes
     do-ip6: yes
@@ -560,7 +634,8 @@ wait_matrix() {
                 | (.cells | length) as $n
                 | ([.cells[] | select(.status != "MISSING")] | length) as $r
                 | "\($c) \(.agents | length) \($r) \($n) \(.checks | length)"' <<<"$m"); then
-            read -r conn agents reported cells checks <<<"$summary"
+            local conn reported cells checks
+            read -r conn _ reported cells checks <<<"$summary"
             local line="waiting for the first round: $conn/3 agents connected, $reported/$((3 * checks)) cells reported"
             [[ $line != "$last" ]] && log "lab: $line"
             last=$line
@@ -834,11 +909,14 @@ cmd_fault() {
     ns_exists pm-core || die "the lab is not up (lab up)"
     local marker=$LAB/faults/$name
     if [[ $name == waf-challenge ]]; then
-        [[ -n $site ]] && site_known "$site" || die "usage: lab fault waf-challenge SITE (SITE: ${SITES[*]})"
+        if [[ -z $site ]] || ! site_known "$site"; then
+            die "usage: lab fault waf-challenge SITE (SITE: ${SITES[*]})"
+        fi
         marker=$LAB/faults/waf-challenge@$site
     elif [[ -n $site ]]; then
         die "fault $name takes no site"
     fi
+    # shellcheck disable=SC2086 # no site: no argument
     "fault_${name//-/_}" $site
     mkdir -p "$LAB/faults"
     echo "$site" >"$marker"
@@ -851,6 +929,7 @@ heal_one() {
     name=${base%@*}
     site=""
     [[ $base == *@* ]] && site=${base#*@}
+    # shellcheck disable=SC2086 # no site: no argument
     "heal_${name//-/_}" $site
     rm -f "$marker"
     log "lab: healed $name${site:+ $site}"

@@ -269,6 +269,14 @@ final class CorrelationRun {
         state = new State[nA * nC];
         code = new FailureCode[nA * nC];
         long nowMs = now.toEpochMilli();
+        Map<String, FailureCode> codes = new HashMap<>();
+        // what the host cannot do is not a failure (DESIGN.md: only true incapacity is UNSUPPORTED)
+        boolean[] v6Check = new boolean[nC];
+        boolean[] icmpCheck = new boolean[nC];
+        for (int c = 0; c < nC; c++) {
+            v6Check[c] = checks.get(c).family().equals("ipv6");
+            icmpCheck[c] = checks.get(c).kind().equals("icmp");
+        }
         long[] staleMs = new long[nC];
         for (int c = 0; c < nC; c++) {
             staleMs[c] = intervalOf(checks.get(c)) * cfg.silentAfterIntervals();
@@ -284,9 +292,12 @@ final class CorrelationRun {
                 continue;
             }
             Observation last = recent[base];
-            FailureCode fc = last.failure() == null ? null : FailureCode.parse(last.failure()).orElse(null);
+            FailureCode fc = last.failure() == null ? null
+                    : codes.computeIfAbsent(last.failure(), f -> FailureCode.parse(f).orElse(null));
             code[i] = fc;
-            if (last.status() == ProbeStatus.UNSUPPORTED || (fc != null && AGENT_SIDE.contains(fc))) {
+            AgentView av = agents.get(i / nC);
+            boolean incapable = (v6Check[i % nC] && !av.ipv6Capable()) || (icmpCheck[i % nC] && !av.icmpCapable());
+            if (last.status() == ProbeStatus.UNSUPPORTED || incapable || (fc != null && AGENT_SIDE.contains(fc))) {
                 state[i] = State.EXCLUDED;
                 continue;
             }
@@ -402,28 +413,36 @@ final class CorrelationRun {
                 aliases.union(c.target(), addr);
             }
         }
-        for (int a = 0; a < nA; a++) {
-            if (silent[a]) {
-                continue;
-            }
+        // one reporting agent per site and check is enough to link a name to what it resolves to
+        // there (geo-DNS differs by site, rarely by agent), and keeps this off the fleet's hot path
+        for (int s = 0; s < sites.size(); s++) {
             for (int c = 0; c < nC; c++) {
-                Observation o = lastObs(a, c);
-                if (o == null) {
+                CheckView cv = checks.get(c);
+                boolean byName = cv.byName() && !cv.isDns();
+                boolean dns = cv.kind().equals("dns");
+                boolean trace = cv.kind().equals("dns-trace");
+                if (!byName && !dns && !trace) {
                     continue;
                 }
-                CheckView cv = checks.get(c);
-                if (cv.byName() && !cv.isDns()) {
-                    aliases.union(cv.target(), o.attr("address"));
-                }
-                if (cv.kind().equals("dns") && o.attr("addresses") != null) {
-                    for (String addr : o.attr("addresses").split(",")) {
-                        aliases.union(cv.target(), addr.trim());
+                for (int a : siteAgents[s]) {
+                    Observation o = silent[a] ? null : lastObs(a, c);
+                    if (o == null) {
+                        continue;
                     }
-                }
-                if (cv.kind().equals("dns-trace") && o.attr("chain") != null) {
-                    for (String name : o.attr("chain").split(",")) {
-                        aliases.union(cv.target(), stripDot(name.trim()));
+                    if (byName) {
+                        aliases.union(cv.target(), o.attr("address"));
                     }
+                    if (dns && o.attr("addresses") != null) {
+                        for (String addr : o.attr("addresses").split(",")) {
+                            aliases.union(cv.target(), addr.trim());
+                        }
+                    }
+                    if (trace && o.attr("chain") != null) {
+                        for (String name : o.attr("chain").split(",")) {
+                            aliases.union(cv.target(), stripDot(name.trim()));
+                        }
+                    }
+                    break;
                 }
             }
         }

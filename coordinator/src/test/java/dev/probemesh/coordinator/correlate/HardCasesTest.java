@@ -287,6 +287,18 @@ class HardCasesTest {
     }
 
     @Test
+    void whatAHostCannotDoIsNotAFailure() {
+        LabMatrix m = LabMatrix.healthy().capabilities("home-1", false, false);
+        for (CheckView c : m.checks()) {
+            if (c.family().equals("ipv6") || c.kind().equals("icmp")) {
+                m.fail("home-1", c.id(), "ADDRESS_FAMILY_UNAVAILABLE");
+            }
+        }
+
+        assertThat(m.correlate().findings()).isEmpty();
+    }
+
+    @Test
     void oneFailedRoundOpensNothingAndTwoDo() {
         LabMatrix once = LabMatrix.healthy().rounds("idc-1", "dns-origin-tcp",
                 List.of(ProbeStatus.OK, ProbeStatus.OK, ProbeStatus.FAIL), "DNS_TIMEOUT");

@@ -102,6 +102,12 @@ final class LabMatrix {
         return this;
     }
 
+    LabMatrix capabilities(String agent, boolean ipv6, boolean icmp) {
+        AgentView a = agents.get(agent);
+        agents.put(agent, new AgentView(a.name(), a.site(), a.labels(), a.connected(), a.lastSeen(), ipv6, icmp));
+        return this;
+    }
+
     LabMatrix disconnect(String agent) {
         AgentView a = agents.get(agent);
         agents.put(agent, new AgentView(a.name(), a.site(), a.labels(), false, now.minusSeconds(60), true, true));

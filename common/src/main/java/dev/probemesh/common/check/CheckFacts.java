@@ -23,8 +23,13 @@ public record CheckFacts(String protocol, Integer port, String family, String ho
                 HostPort hp = HostPort.parse(c.getTarget(), c.getTcp().getPort());
                 yield new CheckFacts("tcp", hp == null ? null : hp.port(), family, hp == null ? c.getTarget() : hp.host());
             }
-            case DNS -> new CheckFacts(c.getDns().getTransport().isEmpty() ? "udp" : c.getDns().getTransport(),
-                    c.getDns().getPort() == 0 ? 53 : c.getDns().getPort(), family, c.getTarget());
+            case DNS -> {
+                // A port written in the resolver (198.51.100.53:5353) wins over dns.port, as in the probe.
+                int port = c.getDns().getPort() == 0 ? 53 : c.getDns().getPort();
+                HostPort resolver = HostPort.parse(c.getDns().getResolver(), port);
+                yield new CheckFacts(c.getDns().getTransport().isEmpty() ? "udp" : c.getDns().getTransport(),
+                        resolver == null ? port : resolver.port(), family, c.getTarget());
+            }
             case DNS_TRACE -> new CheckFacts("udp", 53, family, c.getTarget());
             case HTTP, HTTPS -> {
                 String host = c.getTarget();

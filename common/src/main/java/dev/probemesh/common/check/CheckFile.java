@@ -12,7 +12,9 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -95,7 +97,8 @@ public final class CheckFile {
             throw new CheckSpecException(List.of(source + ": is empty (expected a 'checks:' list)"));
         }
         if (!(root instanceof MappingNode top)) {
-            throw new CheckSpecException(List.of(at(root) + "expected a mapping with a 'checks:' list"));
+            throw new CheckSpecException(List.of(at(root) + "the top level must be a mapping with a 'checks:' list, not "
+                    + (root instanceof SequenceNode ? "a list" : "a single value")));
         }
         Map<String, Node> topMap = fields(top, TOP_KEYS, "");
         Check.Builder defaults = Check.newBuilder()
@@ -129,16 +132,21 @@ public final class CheckFile {
             if (c == null) {
                 continue;
             }
-            String where = at(n) + "checks[" + i + "] (" + c.getId() + "): ";
-            if (!c.getId().isEmpty()) {
-                Integer prev = firstLine.putIfAbsent(c.getId(), line(n));
-                if (prev != null) {
-                    problems.add(where + "id: duplicate id \"" + c.getId() + "\" (first defined on line " + prev + ")");
-                }
-            }
+            MappingNode m = (MappingNode) n;
+            String where = where(i, c.getId());
+            // Semantic checks only when the YAML itself read cleanly: a field that failed to parse
+            // holds a neutral value that would only add a second, misleading message.
             if (problems.size() == before) {
                 for (CheckValidator.Problem p : CheckValidator.problems(c)) {
-                    problems.add(where + p);
+                    problems.add(source + ":" + fieldLine(m, p.field()) + ": " + where + p);
+                }
+            }
+            if (!c.getId().isEmpty()) {
+                int idLine = fieldLine(m, "id");
+                Integer prev = firstLine.putIfAbsent(c.getId(), idLine);
+                if (prev != null) {
+                    problems.add(source + ":" + idLine + ": " + where + "id: duplicate id \"" + c.getId()
+                            + "\" (first defined on line " + prev + ")");
                 }
             }
             checks.add(c);
@@ -150,11 +158,11 @@ public final class CheckFile {
     }
 
     private Check parseCheck(Node n, int index, Check.Builder defaults) {
-        String where = "checks[" + index + "].";
         MappingNode m = mapping(n, "checks[" + index + "]");
         if (m == null) {
             return null;
         }
+        String where = where(index, peekId(m));
         Map<String, Node> f = fields(m, CHECK_KEYS, where);
         Check.Builder b = defaults.clone();
         b.setId(scalar(f.get("id"), where + "id"));
@@ -170,8 +178,9 @@ public final class CheckFile {
         List<String> paramKeys = f.keySet().stream()
                 .filter(k -> Set.of("icmp", "tcp", "dns", "dns-trace", "http", "tls").contains(k)).toList();
         if (paramKeys.size() > 1) {
-            problems.add(at(m) + where.substring(0, where.length() - 1) + ": has " + String.join(" and ", paramKeys)
-                    + " blocks; a check has at most one, matching its kind");
+            String second = paramKeys.get(1);
+            problems.add(source + ":" + fieldLine(m, second) + ": " + where + second + ": is a second parameter block"
+                    + " after " + paramKeys.get(0) + ": (a check has at most one, named like its kind)");
             return b.build();
         }
         for (String k : paramKeys) {
@@ -361,6 +370,13 @@ public final class CheckFile {
                 problems.add(at(f.get("ca-file")) + where + "ca-file: " + p + " holds no PEM certificate");
             }
             return pem;
+        } catch (NoSuchFileException e) {
+            problems.add(at(f.get("ca-file")) + where + "ca-file: " + p + " does not exist (a relative path is read"
+                    + " from the checks file's folder)");
+            return "";
+        } catch (AccessDeniedException e) {
+            problems.add(at(f.get("ca-file")) + where + "ca-file: cannot read " + p + " (permission denied)");
+            return "";
         } catch (IOException e) {
             problems.add(at(f.get("ca-file")) + where + "ca-file: cannot read " + p + " (" + e.getMessage() + ")");
             return "";
@@ -371,16 +387,113 @@ public final class CheckFile {
 
     private Map<String, Node> fields(MappingNode m, Set<String> known, String where) {
         Map<String, Node> out = new LinkedHashMap<>();
+        Map<String, Node> seen = new HashMap<>();
         for (NodeTuple t : m.getValue()) {
             String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : "?";
+            if (duplicate(seen, key, t.getKeyNode(), where)) {
+                continue;
+            }
             if (!known.contains(key)) {
-                problems.add(at(t.getKeyNode()) + where + key + ": unknown field (known: "
+                // Short keys get no guess: "tag" is two edits from "tcp" without being a typo of it.
+                int reach = Math.min(2, key.length() / 3);
+                String guess = known.stream().filter(k -> editDistance(k, key) <= reach).sorted().findFirst()
+                        .map(k -> "; did you mean " + k + "?").orElse("");
+                problems.add(at(t.getKeyNode()) + where + key + ": unknown field" + guess + " (known: "
                         + String.join(", ", new java.util.TreeSet<>(known)) + ")");
                 continue;
             }
             out.put(key, t.getValueNode());
         }
         return out;
+    }
+
+    /**
+     * SnakeYAML reports duplicate keys only when it constructs objects; {@code compose}, used here
+     * to keep line numbers, would silently let the last one win.
+     */
+    private boolean duplicate(Map<String, Node> seen, String key, Node keyNode, String where) {
+        Node first = seen.putIfAbsent(key, keyNode);
+        if (first == null) {
+            return false;
+        }
+        problems.add(at(keyNode) + where + key + ": appears twice (first on line " + line(first)
+                + "); keep one");
+        return true;
+    }
+
+    /** Levenshtein distance, to suggest the field a typo meant (tiemout -> timeout). */
+    private static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int swap = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + swap);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    /** Where a check's messages start: {@code checks[2] (web-origin): }, or without the id when it has none. */
+    private static String where(int index, String id) {
+        return "checks[" + index + "]" + (id.isEmpty() ? "" : " (" + id + ")") + ": ";
+    }
+
+    /** The id written in a check mapping, read before its other fields so every message can name it. */
+    private static String peekId(MappingNode m) {
+        for (NodeTuple t : m.getValue()) {
+            if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("id")
+                    && t.getValueNode() instanceof ScalarNode v) {
+                return v.getValue();
+            }
+        }
+        return "";
+    }
+
+    /**
+     * The line of a validator field ({@code target}, {@code dns.type}) in a check mapping, so the
+     * message points at the offending line; the check's first line when the field is not written
+     * there (it came from defaults, or is missing).
+     */
+    private static int fieldLine(MappingNode check, String field) {
+        int dot = field.indexOf('.');
+        Node key = keyNode(check, dot < 0 ? field : field.substring(0, dot));
+        if (key == null) {
+            return line(check);
+        }
+        if (dot >= 0) {
+            Node block = valueOf(check, field.substring(0, dot));
+            Node inner = block instanceof MappingNode bm ? keyNode(bm, field.substring(dot + 1)) : null;
+            if (inner != null) {
+                return line(inner);
+            }
+        }
+        return line(key);
+    }
+
+    private static Node keyNode(MappingNode m, String key) {
+        for (NodeTuple t : m.getValue()) {
+            if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    private static Node valueOf(MappingNode m, String key) {
+        for (NodeTuple t : m.getValue()) {
+            if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+                return t.getValueNode();
+            }
+        }
+        return null;
     }
 
     private MappingNode mapping(Node n, String field) {
@@ -474,8 +587,12 @@ public final class CheckFile {
             return Map.of();
         }
         Map<String, String> out = new LinkedHashMap<>();
+        Map<String, Node> seen = new HashMap<>();
         for (NodeTuple t : m.getValue()) {
-            out.put(scalar(t.getKeyNode(), field), scalar(t.getValueNode(), field));
+            String key = scalar(t.getKeyNode(), field);
+            if (!duplicate(seen, key, t.getKeyNode(), field + ".")) {
+                out.put(key, scalar(t.getValueNode(), field));
+            }
         }
         return out;
     }

@@ -37,7 +37,8 @@ public final class CheckValidator {
         if (!ID.matcher(c.getId()).matches()) {
             out.add(new Problem("id", c.getId().isEmpty()
                     ? "is required"
-                    : "\"" + c.getId() + "\" is not a valid id (lower-case letters, digits, '.', '_', '-'; at most 63)"));
+                    : "\"" + c.getId() + "\" is not a valid id (1 to 63 of a-z, 0-9, '.', '_', '-', starting with a letter"
+                            + " or digit)"));
         }
         Optional<CheckKind> kind = CheckKind.fromWire(c.getKind());
         if (kind.isEmpty()) {
@@ -93,14 +94,21 @@ public final class CheckValidator {
                 }
             }
             case TCP -> {
+                if (c.getTcp().getPort() > 65535) {
+                    out.add(portProblem("tcp.port", c.getTcp().getPort()));
+                    return;
+                }
                 HostPort hp = HostPort.parse(target, c.getTcp().getPort());
-                if (hp == null || hp.port() <= 0 || hp.port() > 65535) {
+                if (hp == null || hp.host().isEmpty() || hp.port() <= 0) {
                     out.add(new Problem("target", "\"" + target
                             + "\" needs a port 1-65535 (write host:port, [v6]:port, or set tcp.port)"));
                 }
             }
             case DNS -> {
                 var d = c.getDns();
+                if (d.getPort() > 65535) {
+                    out.add(portProblem("dns.port", d.getPort()));
+                }
                 if (!d.getTransport().isEmpty() && !Set.of("udp", "tcp").contains(d.getTransport())) {
                     out.add(new Problem("dns.transport", "\"" + d.getTransport() + "\" is not one of udp, tcp"));
                 }
@@ -125,7 +133,8 @@ public final class CheckValidator {
                     }
                 }
                 if (Hosts.isIpLiteral(target)) {
-                    out.add(new Problem("target", "a dns check queries a name, not the address \"" + target + "\""));
+                    out.add(new Problem("target", "a dns check queries a name, not the address \"" + target
+                            + "\" (for a reverse lookup, query its in-addr.arpa or ip6.arpa name with type PTR)"));
                 }
             }
             case DNS_TRACE -> {
@@ -144,8 +153,8 @@ public final class CheckValidator {
                     URI u = new URI(target);
                     String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
                     if (!scheme.equals(kind.wireName())) {
-                        out.add(new Problem("target", "\"" + target + "\" must be a " + kind.wireName()
-                                + ":// URL for a " + kind.wireName() + " check"));
+                        out.add(new Problem("target", "\"" + target + "\" must be an " + kind.wireName()
+                                + ":// URL for an " + kind.wireName() + " check"));
                     } else if (u.getHost() == null) {
                         out.add(new Problem("target", "\"" + target + "\" has no host"));
                     }
@@ -164,19 +173,29 @@ public final class CheckValidator {
                 }
                 regexProblem("http.expect-body-regex", h.getExpectBodyRegex(), out);
                 if (!h.getConnectTo().isEmpty() && !Hosts.isIpLiteral(HostPort.hostOf(h.getConnectTo()))) {
-                    out.add(new Problem("http.connect-to", "\"" + h.getConnectTo() + "\" must be an IP address"));
+                    out.add(new Problem("http.connect-to", "\"" + h.getConnectTo()
+                            + "\" must be an IP address or IP:port (it replaces resolving the URL's host)"));
                 }
             }
             case TLS -> {
+                if (c.getTls().getPort() > 65535) {
+                    out.add(portProblem("tls.port", c.getTls().getPort()));
+                    return;
+                }
                 HostPort hp = HostPort.parse(target, c.getTls().getPort() == 0 ? 443 : c.getTls().getPort());
-                if (hp == null || hp.port() <= 0 || hp.port() > 65535) {
-                    out.add(new Problem("target", "\"" + target + "\" is not host or host:port"));
+                if (hp == null || hp.host().isEmpty() || hp.port() <= 0) {
+                    out.add(new Problem("target", "\"" + target + "\" is not host or host:port (port 1-65535)"));
                 }
                 if (!c.getTls().getConnectTo().isEmpty() && !Hosts.isIpLiteral(c.getTls().getConnectTo())) {
-                    out.add(new Problem("tls.connect-to", "\"" + c.getTls().getConnectTo() + "\" must be an IP address"));
+                    out.add(new Problem("tls.connect-to", "\"" + c.getTls().getConnectTo()
+                            + "\" must be an IP address (it replaces resolving the target; the port is tls.port)"));
                 }
             }
         }
+    }
+
+    private static Problem portProblem(String field, int port) {
+        return new Problem(field, port + " is not a port (1-65535)");
     }
 
     private static void regexProblem(String field, String regex, List<Problem> out) {

@@ -17,14 +17,19 @@ public final class Durations {
             throw new IllegalArgumentException(
                     "\"" + text + "\" is not a duration: use a number and a unit, e.g. 500ms, 5s, 2m, 1h, 7d");
         }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> n;
-            case "s" -> n * 1_000L;
-            case "m" -> n * 60_000L;
-            case "h" -> n * 3_600_000L;
-            default -> n * 86_400_000L;
+        long unit = switch (m.group(2)) {
+            case "ms" -> 1L;
+            case "s" -> 1_000L;
+            case "m" -> 60_000L;
+            case "h" -> 3_600_000L;
+            default -> 86_400_000L;
         };
+        try {
+            // Exact arithmetic: a long digit string must not wrap around into a short duration.
+            return Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+        } catch (ArithmeticException | NumberFormatException e) {
+            throw new IllegalArgumentException("\"" + text + "\" is too long a duration", e);
+        }
     }
 
     public static String format(long millis) {

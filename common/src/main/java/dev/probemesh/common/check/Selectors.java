@@ -24,13 +24,18 @@ public final class Selectors {
         if (text == null || text.isBlank()) {
             return out;
         }
-        for (String part : text.split(",")) {
+        for (String part : text.split(",", -1)) {
             int eq = part.indexOf('=');
-            if (eq <= 0 || eq == part.length() - 1) {
-                throw new IllegalArgumentException(
-                        "selector \"" + part.trim() + "\" is not key=value (e.g. site=idc,role=edge)");
+            String key = eq < 0 ? "" : part.substring(0, eq).trim();
+            String value = eq < 0 ? "" : part.substring(eq + 1).trim();
+            if (key.isEmpty() || value.isEmpty()) {
+                throw new IllegalArgumentException("selector \"" + text + "\": \"" + part.trim()
+                        + "\" is not key=value (e.g. site=idc,role=edge)");
             }
-            out.put(part.substring(0, eq).trim(), part.substring(eq + 1).trim());
+            // Two values for one key could never both match; the user meant something else.
+            if (out.putIfAbsent(key, value) != null) {
+                throw new IllegalArgumentException("selector \"" + text + "\": key \"" + key + "\" appears twice");
+            }
         }
         return out;
     }

@@ -39,4 +39,10 @@ public final class IdentityProtos {
                 .setInfo(tokenInfo(c.info()))
                 .build();
     }
+
+    public static dev.probemesh.proto.v1.ListTokensResponse listTokens(TokenService tokens) {
+        dev.probemesh.proto.v1.ListTokensResponse.Builder b = dev.probemesh.proto.v1.ListTokensResponse.newBuilder();
+        tokens.list().forEach(t -> b.addTokens(tokenInfo(t)));
+        return b.build();
+    }
 }

@@ -299,7 +299,8 @@ class EnrollmentOverTlsTest {
         assertThat(agent.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(agent.getDescription()).isEqualTo("agent certificates cannot call the admin API");
 
-        CertificateAuthority.AdminCredential cred = h.ca.ensureAdminCredential(dir.resolve("admin"));
+        CertificateAuthority.AdminCredential cred = h.identity.adminCredential();
+        assertThat(cred.certificate()).isEqualTo(dir.resolve("admin/admin.crt"));
         ManagedChannel admin = h.clientCertChannel(
                 Pem.readPrivateKey(java.nio.file.Files.readString(cred.key())),
                 Pem.readCertificate(java.nio.file.Files.readString(cred.certificate())));

@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -44,6 +43,7 @@ import org.h2.jdbcx.JdbcDataSource;
  */
 final class IdentityHarness implements AutoCloseable {
     final MutableClock clock;
+    final CoordinatorIdentity identity;
     final DataSource dataSource;
     final CertificateAuthority ca;
     final TokenService tokens;
@@ -58,17 +58,18 @@ final class IdentityHarness implements AutoCloseable {
         h2.setURL("jdbc:h2:mem:identity-" + System.nanoTime() + ";DB_CLOSE_DELAY=-1");
         Flyway.configure().dataSource(h2).locations("classpath:db/migration").load().migrate();
         dataSource = h2;
-        ca = CertificateAuthority.loadOrCreate(dir.resolve("ca"), clock);
-        tokens = new TokenService(dataSource, clock, new SecureRandom());
-        registry = new AgentRegistry(dataSource, clock);
-        certificates = new AgentCertificates(ca, registry, tokens, clock, Duration.ofHours(24));
-        ServerIdentity id = ca.issueServer(List.of("localhost"), List.of("127.0.0.1"));
-        server = Grpc.newServerBuilderForPort(0, TlsServerSetup.serverCredentials(ca, id))
+        identity = CoordinatorIdentity.open(dir, dataSource, clock, List.of("localhost"), List.of("127.0.0.1"),
+                Duration.ofHours(24));
+        ca = identity.ca();
+        tokens = identity.tokens();
+        registry = identity.registry();
+        certificates = identity.certificates();
+        server = Grpc.newServerBuilderForPort(0, identity.serverCredentials())
                 .maxInboundMessageSize(TlsServerSetup.MAX_INBOUND_MESSAGE_BYTES)
-                .addService(new EnrollServiceImpl(certificates))
+                .addService(identity.enrollService())
                 .addService(new EchoAgentService(certificates))
                 .addService(new EchoAdminService())
-                .intercept(AuthInterceptor.mtls(ca, registry, clock))
+                .intercept(identity.interceptor())
                 .build()
                 .start();
     }

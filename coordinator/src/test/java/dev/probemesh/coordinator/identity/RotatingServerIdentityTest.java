@@ -57,6 +57,21 @@ class RotatingServerIdentityTest {
         }
     }
 
+    @Test
+    void fixedServerCredentialsServeTheGivenCertificate() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, new MutableClock(Instant.now()));
+        ServerIdentity id = ca.issueServer(List.of("localhost"), List.of("127.0.0.1"));
+        Server server = Grpc.newServerBuilderForPort(0, TlsServerSetup.serverCredentials(ca, id))
+                .addService(new EnrollServiceGrpc.EnrollServiceImplBase() {
+                })
+                .build().start();
+        try {
+            assertThat(servedSerial(ca, server.getPort())).isEqualTo(id.certificate().getSerialNumber());
+        } finally {
+            server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+
     /** Handshakes with a fresh channel and returns the serial of the certificate the server showed. */
     private static BigInteger servedSerial(CertificateAuthority ca, int port) throws Exception {
         X509ExtendedTrustManager trust = (X509ExtendedTrustManager) KeyMaterial.trustOnly(List.of(ca.caCert()))[0];

@@ -89,4 +89,17 @@ class CertificateAuthorityTest {
         assertThat(c.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.2");
         assertThat(c.getNotAfter().toInstant()).isEqualTo(clock.instant().plus(Duration.ofHours(1)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
     }
+
+    @Test
+    void serverNamesForThisHostCoverLoopbackAndExtraNames() throws Exception {
+        ServerNames names = ServerNames.forThisHost(List.of("Coord.Example", "203.0.113.7"));
+
+        assertThat(names.dnsNames()).contains("localhost", "coord.example");
+        assertThat(names.ipAddresses()).contains("127.0.0.1", "203.0.113.7");
+        assertThat(names.ipAddresses()).noneMatch(ip -> ip.contains("%") || ip.startsWith("fe80"));
+        // every name is acceptable to the CA
+        CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, clock);
+        assertThat(ca.issueServer(names.dnsNames(), names.ipAddresses()).certificate().getSubjectAlternativeNames())
+                .hasSize(names.dnsNames().size() + names.ipAddresses().size());
+    }
 }

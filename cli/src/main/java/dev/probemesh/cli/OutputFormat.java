@@ -1,0 +1,6 @@
+package dev.probemesh.cli;
+
+/** --output values. */
+public enum OutputFormat {
+    text, json
+}

@@ -109,8 +109,8 @@ wait_proc() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# processes: a pidfile per process in $LAB/run; alive means the pid runs and its command line
-# names the lab directory (so a recycled pid never counts).
+# processes: a pidfile per process in $LAB/run holding "PID STARTTIME" (the kernel's start time
+# of that pid, which survives exec but not pid reuse, so a recycled pid never counts as ours).
 
 pidfile() { echo "$LAB/run/$1.pid"; }
 
@@ -121,13 +121,17 @@ pid_running() {
     [[ -n $st && $st != Z ]]
 }
 
+# Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces).
+pid_start() { sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
+
 proc_pid() {
     local f; f=$(pidfile "$1")
     [[ -s $f ]] || return 1
-    local pid; pid=$(<"$f")
+    local pid start
+    read -r pid start <"$f" || true
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     pid_running "$pid" || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$LAB" || return 1
+    [[ -z $start || $(pid_start "$pid") == "$start" ]] || return 1
     echo "$pid"
 }
 
@@ -139,7 +143,8 @@ start_proc() {
     local logf="$LAB/logs/$name.log"
     printf '\n=== %s start: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$logf"
     ip netns exec "$ns" setsid "$@" </dev/null >>"$logf" 2>&1 9>&- &
-    echo $! >"$(pidfile "$name")"
+    local pid=$!
+    echo "$pid $(pid_start "$pid")" >"$(pidfile "$name")"
 }
 
 stop_proc() {
@@ -616,7 +621,7 @@ start_agent() {
     elif [[ -z $(ls -A "$dir" 2>/dev/null) ]]; then
         # First start: a one-time join token; later starts reuse the enrolled credentials.
         local tok
-        tok=$(pm token create --site "$site" --name "$name" --ttl 10m --output json) \
+        tok=$(pm token create --site "$site" --name "$name" --labels "role=$site" --ttl 10m --output json) \
             || die "could not create a join token for $name"
         auth=(--token "$(jq -er .token <<<"$tok")" --ca-pin "$(jq -er .caPin <<<"$tok")")
     fi
@@ -784,7 +789,7 @@ cmd_status() {
     echo "processes:"
     for n in nsd-root nsd-example nsd-ddns unbound origin edge coordinator agent-idc-1 agent-home-1 agent-vps-1; do
         if pid=$(proc_pid "$n"); then state="alive"
-        elif [[ -e $(pidfile "$n") ]]; then pid=$(<"$(pidfile "$n")"); state="dead"
+        elif [[ -e $(pidfile "$n") ]]; then read -r pid _ <"$(pidfile "$n")"; state="dead"
         else pid="-"; state="not started"; fi
         printf '  %-14s pid %-8s %s\n' "$n" "$pid" "$state"
     done

@@ -350,17 +350,21 @@ final class CorrelationRun {
             }
             long iv = minIv == Long.MAX_VALUE ? cfg.defaultIntervalMs() : minIv;
             Instant last = lastResult(a);
-            String since = last != null ? "has sent no result since " + last + " ("
-                    + Duration.between(last, now).toSeconds() + " s ago)"
-                    : av.lastSeen() != null ? "was last seen " + av.lastSeen() : "has never reported";
-            String conn = av.connected() ? "connected but" : "disconnected and";
+            String ago = last == null ? "" : last + " (" + Duration.between(last, now).toSeconds() + " s ago)";
+            String state;
+            if (!av.connected()) {
+                state = "is disconnected" + (last != null ? "; last result " + ago
+                        : av.lastSeen() != null ? "; last seen " + av.lastSeen() : "");
+            } else {
+                state = "is connected but has sent no result since " + ago;
+            }
             boolean wholeSite = true;
             for (int b = 0; b < nA; b++) {
                 if (agentSite[b] == agentSite[a] && b != a && agents.get(b).connected() && !allStaleOrNone(b)) {
                     wholeSite = false;
                 }
             }
-            String summary = "agent " + av.name() + " (" + av.site() + ") is " + conn + " " + since
+            String summary = "agent " + av.name() + " (" + av.site() + ") " + state
                     + "; its checks are MISSING, not failures"
                     + (wholeSite ? "; no agent at " + av.site() + " reports: " + av.site()
                     + "'s path to the coordinator may be cut" : "");
@@ -784,9 +788,11 @@ final class CorrelationRun {
             s.append("; the CDN answers 530/1016 (origin DNS error)");
         }
         if (!presumedNames.isEmpty()) {
+            boolean one = presumedNames.size() == 1;
             s.append("; ").append(String.join(", ", presumedNames))
-                    .append(" fail the same way at the same time and are presumed to depend on ").append(zone)
-                    .append(" (no trace for them)");
+                    .append(one ? " fails" : " fail").append(" the same way at the same time and ")
+                    .append(one ? "is" : "are").append(" presumed to depend on ").append(zone)
+                    .append(one ? " (no trace for it)" : " (no trace for them)");
         }
         String undecided = presumedNames.isEmpty() ? null
                 : "add a dns-trace check for " + String.join(", ", presumedNames) + " to prove it depends on " + zone;
@@ -1317,7 +1323,7 @@ final class CorrelationRun {
                     .sorted().toList();
             List<String> agentNames = agentsOf(cellKeys);
             List<Integer> checkIdx = cells.stream().map(cl -> cl[1]).distinct().sorted().toList();
-            String summary = localSummary(s, comp, target, cells, !extra.isEmpty());
+            String summary = localSummary(s, comp, target, d.cells(), !extra.isEmpty());
             String remedy = localRemedy(site, comp, target, cells, !extra.isEmpty(), proof);
             List<Evidence> ev = siteEvidence(s, d.ch().agent() >= 0 ? d.ch().agent() : null);
             if (contrast || proof) {
@@ -1603,7 +1609,8 @@ final class CorrelationRun {
             Set<String> targets = checkIdx.stream().map(c -> checks.get(c).target())
                     .collect(Collectors.toCollection(TreeSet::new));
             boolean contrast = checkIdx.stream().anyMatch(c -> okElsewhere(c, s));
-            String summary = site + ": " + String.join(", ", ids(checkIdx)) + " work but degraded ("
+            String summary = site + ": " + String.join(", ", ids(checkIdx))
+                    + (checkIdx.size() == 1 ? " works" : " work") + " but degraded ("
                     + detailsOf(cells) + ")" + (contrast ? "; other sites are fine" : "");
             String remedy = "look at loss and latency on " + site + "'s path toward " + String.join(", ", targets);
             findings.add(new Finding(FindingKind.DEGRADED, site, List.of(site), agentsOf(keys), comp, ids(checkIdx),

@@ -155,4 +155,23 @@ class LabIncidentsTest {
         assertThat(f.summary()).contains("fails from every site (3 of 3 sites)", "still answering: ICMP over IPv6");
         assertThat(f.cells()).hasSize(15);
     }
+
+    @Test
+    void originDownIsOneOutageEvenWithoutDialledAddresses() {
+        // names link to addresses through the dns checks' expect-addresses (deploy/lab/checks.yaml)
+        LabMatrix m = LabMatrix.healthy();
+        for (String a : LabMatrix.AGENTS) {
+            for (String c : List.of("tcp-origin-443-v4", "tcp-origin-443-v6", "https-origin-v4", "https-origin-v6")) {
+                m.set(a, c, List.of(dev.probemesh.common.failure.ProbeStatus.FAIL), "REFUSED", Map.of(), "refused");
+            }
+            m.set(a, "https-home-edge", List.of(dev.probemesh.common.failure.ProbeStatus.FAIL),
+                    "HTTP_CDN_ORIGIN_DOWN", Map.of("http_status", "521"), "521");
+        }
+
+        assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
+            assertThat(f.kind()).isEqualTo(FindingKind.TARGET_OUTAGE);
+            assertThat(f.target()).isEqualTo("origin.example.test / 203.0.113.10 / 2001:db8:113::10");
+            assertThat(f.checks()).hasSize(5);
+        });
+    }
 }

@@ -581,6 +581,13 @@ verify_servers() {
     wait_proc unbound 15 "unbound (logs: $LAB/logs/unbound.log)" dig_ok pm-idc "$RESOLVER4" origin.example.test A "$ORIGIN4"
     [[ -e $LAB/faults/origin-down ]] || wait_origin
     wait_proc edge 60 "the edge (logs: $LAB/logs/edge.log)" tcp_open pm-inet "$EDGE4" 443
+    # The whole chain once, from a site as an agent sees it (not while a fault breaks it on purpose).
+    if [[ -z $(ls -A "$LAB/faults" 2>/dev/null) ]]; then
+        wait_proc edge 10 "the edge relaying the origin to idc" http_ok pm-idc "https://home.example.test/" 200 \
+            --cacert "$LAB/ca/lab-ca.pem" --connect-to "home.example.test:443:$EDGE4:443"
+        wait_for 10 "the origin over IPv6 from home" http_ok pm-home "https://origin.example.test/health" 200 \
+            -6 --cacert "$LAB/ca/lab-ca.pem"
+    fi
 }
 
 # ---------------------------------------------------------------------------------------------

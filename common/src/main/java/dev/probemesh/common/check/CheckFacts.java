@@ -37,6 +37,10 @@ public record CheckFacts(String protocol, Integer port, String family, String ho
                 try {
                     URI u = new URI(c.getTarget());
                     host = u.getHost() == null ? host : u.getHost();
+                    // URI keeps an IPv6 host in brackets; every other kind reports it bare.
+                    if (host.startsWith("[") && host.endsWith("]")) {
+                        host = host.substring(1, host.length() - 1);
+                    }
                     port = u.getPort() > 0 ? u.getPort() : port;
                 } catch (java.net.URISyntaxException e) {
                     // validated earlier; keep the raw target

@@ -79,7 +79,7 @@ public final class CheckValidator {
             case TLS -> Check.ParamsCase.TLS;
         };
         if (c.getParamsCase() != Check.ParamsCase.PARAMS_NOT_SET && c.getParamsCase() != expected) {
-            out.add(new Problem(paramsField(c.getParamsCase()), "does not belong to a " + kind.wireName()
+            out.add(new Problem(paramsField(c.getParamsCase()), "does not belong to " + withArticle(kind)
                     + " check (use " + paramsField(expected) + ":)"));
             return;
         }
@@ -154,7 +154,7 @@ public final class CheckValidator {
                     String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
                     if (!scheme.equals(kind.wireName())) {
                         out.add(new Problem("target", "\"" + target + "\" must be an " + kind.wireName()
-                                + ":// URL for an " + kind.wireName() + " check"));
+                                + ":// URL for " + withArticle(kind) + " check"));
                     } else if (u.getHost() == null) {
                         out.add(new Problem("target", "\"" + target + "\" has no host"));
                     }
@@ -192,6 +192,12 @@ public final class CheckValidator {
                 }
             }
         }
+    }
+
+    /** "an http", "a tcp": said as letters, the names starting with h and i take "an". */
+    private static String withArticle(CheckKind kind) {
+        String name = kind.wireName();
+        return (name.startsWith("h") || name.startsWith("i") ? "an " : "a ") + name;
     }
 
     private static Problem portProblem(String field, int port) {

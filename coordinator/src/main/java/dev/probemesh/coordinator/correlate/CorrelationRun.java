@@ -192,6 +192,7 @@ final class CorrelationRun {
         globalStage();
         policyStage();
         localStage();
+        mergeLabelGroups();
         degradedStage();
         List<Finding> out = new ArrayList<>(findings);
         out.sort(Comparator.comparing(Finding::kind)
@@ -1053,6 +1054,82 @@ final class CorrelationRun {
     }
 
     record Chosen(Group group, List<int[]> cells, int agent) { }
+
+    /**
+     * The same block at several sites that share a label (provider=x, region=y) no succeeding site
+     * carries is one block of that group of sites: one verdict, site null, sites listed.
+     */
+    private void mergeLabelGroups() {
+        Map<String, List<Finding>> same = new TreeMap<>();
+        for (Finding f : findings) {
+            if (f.kind() == FindingKind.LOCAL_PATH_BLOCK && f.site() != null && f.component() != null) {
+                same.computeIfAbsent(f.component().key() + "|" + f.target(), k -> new ArrayList<>()).add(f);
+            }
+        }
+        for (List<Finding> group : same.values()) {
+            if (group.size() < 2) {
+                continue;
+            }
+            Set<String> groupSites = group.stream().map(Finding::site).collect(Collectors.toCollection(TreeSet::new));
+            Set<Integer> checkIdx = new TreeSet<>();
+            group.forEach(f -> f.checks().forEach(id -> checkIdx.add(checkIndex(id))));
+            String label = null;
+            for (String candidate : new TreeSet<>(siteLabels(group.get(0).site()))) {
+                boolean shared = groupSites.stream().allMatch(s -> siteLabels(s).contains(candidate));
+                boolean okSiteHasIt = false;
+                for (int a = 0; a < nA && shared; a++) {
+                    String site = agents.get(a).site();
+                    if (groupSites.contains(site)) {
+                        continue;
+                    }
+                    for (int c : checkIdx) {
+                        if (live(a, c) == State.OK && siteLabels(site).contains(candidate)) {
+                            okSiteHasIt = true;
+                        }
+                    }
+                }
+                if (shared && !okSiteHasIt) {
+                    label = candidate;
+                    break;
+                }
+            }
+            if (label == null) {
+                continue;
+            }
+            findings.removeAll(group);
+            Finding first = group.get(0);
+            String who = "the sites with " + label + " (" + String.join(", ", groupSites) + ")";
+            List<String> agentNames = group.stream().flatMap(f -> f.agents().stream()).distinct().sorted().toList();
+            List<String> checkIds = group.stream().flatMap(f -> f.checks().stream()).distinct().sorted().toList();
+            List<String> cells = group.stream().flatMap(f -> f.cells().stream()).distinct().sorted().toList();
+            List<Evidence> ev = group.stream().flatMap(f -> f.evidence().stream()).toList();
+            double conf = group.stream().mapToDouble(Finding::confidence).max().orElse(0.5);
+            String summary = who + ": " + first.summary().substring(first.site().length()).replaceFirst("^'s", "its")
+                    .trim();
+            String remedy = first.remedy() == null ? null : first.remedy().replace(first.site(), who);
+            findings.add(new Finding(FindingKind.LOCAL_PATH_BLOCK, null, List.copyOf(groupSites), agentNames,
+                    first.component(), checkIds, first.target(), conf, summary, ev, remedy, null, cells,
+                    group.stream().mapToLong(Finding::intervalMs).max().orElse(cfg.defaultIntervalMs())));
+        }
+    }
+
+    /** Labels every agent of the site carries, as "key=value". */
+    private Set<String> siteLabels(String site) {
+        Set<String> out = null;
+        for (AgentView a : agents) {
+            if (!a.site().equals(site)) {
+                continue;
+            }
+            Set<String> mine = a.labels().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .collect(Collectors.toSet());
+            if (out == null) {
+                out = new TreeSet<>(mine);
+            } else {
+                out.retainAll(mine);
+            }
+        }
+        return out == null ? Set.of() : out;
+    }
 
     /** Greedy set cover of the failing cells by groups no success (at the site, or of the agent) contradicts. */
     private List<int[]> cover(int site, int onlyAgent, List<int[]> failing, List<Chosen> out) {

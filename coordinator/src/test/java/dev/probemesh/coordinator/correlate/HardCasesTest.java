@@ -49,6 +49,33 @@ class HardCasesTest {
     }
 
     @Test
+    void sitesSharingALabelThatOnlyTheyCarryAreOneBlock() {
+        LabMatrix m = LabMatrix.healthy().agent("idc-1", "idc", Map.of("provider", "acme"))
+                .agent("home-1", "home", Map.of("provider", "acme")).agent("vps-1", "vps", Map.of("provider", "other"));
+        dnsBlocked(dnsBlocked(m, "idc-1"), "home-1");
+
+        CorrelationResult r = m.correlate();
+
+        assertThat(r.findings()).singleElement().satisfies(f -> {
+            assertThat(f.kind()).isEqualTo(FindingKind.LOCAL_PATH_BLOCK);
+            assertThat(f.site()).isNull();
+            assertThat(f.sites()).containsExactly("home", "idc");
+            assertThat(f.component()).isEqualTo(new Component("dns", "any", 53, "any", null, null));
+            assertThat(f.summary()).startsWith("the sites with provider=acme (home, idc): cannot reach DNS");
+            assertThat(f.cells()).hasSize(16);
+        });
+    }
+
+    @Test
+    void aLabelASucceedingSiteAlsoCarriesDoesNotGroup() {
+        LabMatrix m = LabMatrix.healthy().agent("idc-1", "idc", Map.of("provider", "acme"))
+                .agent("home-1", "home", Map.of("provider", "acme")).agent("vps-1", "vps", Map.of("provider", "acme"));
+        dnsBlocked(dnsBlocked(m, "idc-1"), "home-1");
+
+        assertThat(m.correlate().findings()).extracting(Finding::site).containsExactly("home", "idc");
+    }
+
+    @Test
     void threeOfThreeSitesFailingTheSameChecksIsAnOutage() {
         LabMatrix m = LabMatrix.healthy();
         for (String a : LabMatrix.AGENTS) {

@@ -7,12 +7,13 @@
 #   lab.sh down                  remove everything the lab made (also after a crash)
 #   lab.sh status                namespaces, processes, active faults
 #   lab.sh fault NAME [SITE]     inject a rehearsed incident (prints the commands it runs)
-#   lab.sh heal [NAME]           undo one fault, or all
+#   lab.sh heal [NAME [SITE]]    undo one fault, or all
 #
 # Environment: PROBEMESH (the launcher; default <repo>/probemesh), PROBEMESH_LAB_DIR (state;
 # default /tmp/probemesh-lab), PROBEMESH_LAB_INSECURE=1 (coordinator and agents without TLS or
 # tokens, for debugging), PROBEMESH_LAB_WAIT (seconds to wait for the first matrix; default 90),
-# PROBEMESH_LAB_KEEP=1 (do not tear a freshly built lab down when `up` fails).
+# PROBEMESH_LAB_KEEP=1 (do not tear a freshly built lab down when `up` fails),
+# PROBEMESH_LAB_HOST_ROUTES=all (also route the sites and 203.0.113.0/24 from the host).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

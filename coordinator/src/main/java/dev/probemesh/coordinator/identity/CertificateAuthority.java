@@ -102,6 +102,7 @@ public final class CertificateAuthority {
             if (!KeyMaterial.matches(key, cert)) {
                 throw new IOException(keyFile + " does not belong to " + certFile + ": restore the pair from a backup");
             }
+            warnIfReadableByOthers(keyFile);
             return new CertificateAuthority(dir, clock, random, key, cert);
         }
         if (hasKey || hasCert) {
@@ -128,6 +129,21 @@ public final class CertificateAuthority {
             return ca;
         } catch (GeneralSecurityException | org.bouncycastle.cert.CertIOException e) {
             throw new IllegalStateException("cannot create the CA certificate", e);
+        }
+    }
+
+    /** A CA key restored from a backup often comes back 0644: say so instead of silently running with it. */
+    private static void warnIfReadableByOthers(Path keyFile) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(keyFile);
+            if (perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
+                    || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                log.warn("{} is readable by other users ({}): anyone who reads it can mint agent and admin"
+                        + " certificates; run 'chmod 600 {}'", keyFile,
+                        java.nio.file.attribute.PosixFilePermissions.toString(perms), keyFile);
+            }
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: nothing to check
         }
     }
 

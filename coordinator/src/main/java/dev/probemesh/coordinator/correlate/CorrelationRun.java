@@ -372,7 +372,7 @@ final class CorrelationRun {
             String remedy = "check the agent on " + av.name() + " (systemctl status probemesh-agent) and "
                     + av.site() + "'s outbound path to the coordinator";
             findings.add(new Finding(FindingKind.AGENT_SILENT, av.site(), List.of(av.site()), List.of(av.name()),
-                    null, List.of(), null, av.connected() ? 0.9 : 1.0, summary, List.of(), remedy, null, List.of(),
+                    null, List.of(), av.name(), av.connected() ? 0.9 : 1.0, summary, List.of(), remedy, null, List.of(),
                     iv));
         }
     }
@@ -1045,9 +1045,20 @@ final class CorrelationRun {
                     perAgent.computeIfAbsent(cell[0], k -> new ArrayList<>()).add(cell);
                 }
                 residual = new ArrayList<>();
+                List<Chosen> perAgentChosen = new ArrayList<>();
                 for (var e : perAgent.entrySet()) {
-                    residual.addAll(cover(s, e.getKey(), e.getValue(), chosen));
+                    residual.addAll(cover(s, e.getKey(), e.getValue(), perAgentChosen));
                 }
+                // several agents of the site with the same block are one finding (agent -2: several)
+                Map<String, Chosen> merged = new TreeMap<>();
+                for (Chosen ch : perAgentChosen) {
+                    merged.merge(ch.group().sortKey(), ch, (x, y) -> {
+                        List<int[]> cells = new ArrayList<>(x.cells());
+                        cells.addAll(y.cells());
+                        return new Chosen(x.group(), cells, -2);
+                    });
+                }
+                chosen.addAll(merged.values());
             }
             emitLocal(s, chosen, residual);
         }
@@ -1402,7 +1413,7 @@ final class CorrelationRun {
             List<Integer> checkIdx = cells.stream().map(cl -> cl[1]).distinct().sorted().toList();
             String summary = localSummary(s, comp, target, d.cells(), !extra.isEmpty());
             String remedy = localRemedy(site, comp, target, cells, !extra.isEmpty(), proof);
-            List<Evidence> ev = siteEvidence(s, d.ch().agent() >= 0 ? d.ch().agent() : null);
+            List<Evidence> ev = siteEvidence(s, d.ch().agent() >= 0 ? Integer.valueOf(d.ch().agent()) : null);
             if (contrast || proof) {
                 Set<Integer> failingAgents = cells.stream().map(cl -> cl[0]).collect(Collectors.toSet());
                 double conf = round(Math.min(0.97, (proof ? 0.8 : 0.6) + 0.35 * contrastShare(checkIdx, failingAgents)));

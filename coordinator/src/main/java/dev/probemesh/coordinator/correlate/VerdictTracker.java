@@ -77,9 +77,20 @@ public final class VerdictTracker {
         Objects.requireNonNull(now, "now");
         Map<String, Verdict> changed = new TreeMap<>();
         Set<String> matched = new HashSet<>();
+        // exact keys first, so a sharper finding never takes the verdict another finding owns
+        Map<Finding, Entry> exact = new LinkedHashMap<>();
+        for (Finding f : r.findings()) {
+            for (Entry e : open.values()) {
+                if (!matched.contains(e.verdict.id()) && e.verdict.key().equals(f.key())) {
+                    exact.put(f, e);
+                    matched.add(e.verdict.id());
+                    break;
+                }
+            }
+        }
         for (Finding f : r.findings()) {
             String key = f.key();
-            Entry e = findOpen(f, key, matched);
+            Entry e = exact.containsKey(f) ? exact.get(f) : findSimilarOpen(f, matched);
             if (e == null) {
                 e = findClosed(f, key, now);
                 if (e != null) {
@@ -152,12 +163,7 @@ public final class VerdictTracker {
         return out;
     }
 
-    private Entry findOpen(Finding f, String key, Set<String> matched) {
-        for (Entry e : open.values()) {
-            if (!matched.contains(e.verdict.id()) && e.verdict.key().equals(key)) {
-                return e;
-            }
-        }
+    private Entry findSimilarOpen(Finding f, Set<String> matched) {
         for (Entry e : open.values()) {
             if (!matched.contains(e.verdict.id()) && sameSubject(e.verdict, f)) {
                 return e;

@@ -371,6 +371,35 @@ class HardCasesTest {
     }
 
     @Test
+    void twoAgentsOfASiteWithTheSameBlockAreOneFindingAndTheirNeighbourIsTheContrast() {
+        LabMatrix m = LabMatrix.healthy().agent("idc-2", "idc", Map.of()).agent("idc-3", "idc", Map.of());
+        for (String a : List.of("idc-2", "idc-3")) {
+            for (CheckView c : m.checks()) {
+                m.ok(a, c.id());
+            }
+            for (String c : List.of("tcp-origin-443-v4", "tcp-origin-443-v6", "https-origin-v4", "https-origin-v6",
+                    "https-home-edge")) {
+                m.fail(a, c, "TIMEOUT");
+            }
+        }
+
+        assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
+            assertThat(f.agents()).containsExactly("idc-2", "idc-3");
+            assertThat(f.cells()).hasSize(10);
+        });
+    }
+
+    @Test
+    void twoSilentAgentsAtOneSiteAreTwoFindingsWithDistinctKeys() {
+        LabMatrix m = LabMatrix.healthy().agent("idc-2", "idc", Map.of()).disconnect("idc-1").disconnect("idc-2");
+
+        CorrelationResult r = m.correlate();
+
+        assertThat(r.findings()).extracting(Finding::kind).containsOnly(FindingKind.AGENT_SILENT).hasSize(2);
+        assertThat(r.findings()).extracting(Finding::key).doesNotHaveDuplicates();
+    }
+
+    @Test
     void configRejectsNonsenseWithTheFieldName() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new CorrelationConfig(0, 3, 0.8, 2, 10_000, null, 2,
                 null, null)).hasMessageContaining("confirmRounds");

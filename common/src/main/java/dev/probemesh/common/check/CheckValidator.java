@@ -62,8 +62,9 @@ public final class CheckValidator {
             out.add(new Problem("timeout", Durations.format(c.getTimeoutMs()) + " is longer than the interval "
                     + Durations.format(c.getIntervalMs()) + " (make it shorter, or the interval longer)"));
         }
-        if (c.getTargetRatePerS() < 0) {
-            out.add(new Problem("target-rate", "must not be negative"));
+        // Written so NaN fails too: every comparison with NaN is false.
+        if (!(c.getTargetRatePerS() >= 0) || Double.isInfinite(c.getTargetRatePerS())) {
+            out.add(new Problem("target-rate", c.getTargetRatePerS() + " is not a finite number >= 0"));
         }
         kind.ifPresent(k -> kindProblems(k, c, out));
         return out;
@@ -157,6 +158,9 @@ public final class CheckValidator {
                                 + ":// URL for " + withArticle(kind) + " check"));
                     } else if (u.getHost() == null) {
                         out.add(new Problem("target", "\"" + target + "\" has no host"));
+                    } else if (u.getPort() > 65535) {
+                        out.add(new Problem("target", "\"" + target + "\" has port " + u.getPort()
+                                + ", which is not a port (1-65535)"));
                     }
                 } catch (URISyntaxException e) {
                     out.add(new Problem("target", "\"" + target + "\" is not a URL: " + e.getReason()));

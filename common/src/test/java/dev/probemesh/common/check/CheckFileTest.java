@@ -173,6 +173,26 @@ class CheckFileTest {
     }
 
     @Test
+    void defaultsBlockSetsFamilyAndSelectorUnlessACheckOverridesThem() throws Exception {
+        List<Check> checks = CheckFile.parse("checks.yaml", """
+                defaults: {family: ipv6, selector: {site: lab}}
+                checks:
+                  - {id: inherits, kind: icmp, target: origin.example.test}
+                  - {id: overrides, kind: icmp, target: origin.example.test, family: any, selector: {role: edge}}
+                """);
+
+        assertThat(checks.get(0).getFamily()).isEqualTo(Family.FAMILY_IPV6);
+        assertThat(checks.get(0).getSelectorMap()).isEqualTo(Map.of("site", "lab"));
+        assertThat(checks.get(1).getFamily()).isEqualTo(Family.FAMILY_ANY);
+        assertThat(checks.get(1).getSelectorMap()).isEqualTo(Map.of("role", "edge"));
+    }
+
+    @Test
+    void anEmptyChecksListIsAValidFileWithNoChecks() throws Exception {
+        assertThat(CheckFile.parse("checks.yaml", "checks: []\n")).isEmpty();
+    }
+
+    @Test
     void dnsBlockWithoutRecursionKeepsRecursionOn() throws Exception {
         List<Check> checks = CheckFile.parse("checks.yaml", """
                 checks:

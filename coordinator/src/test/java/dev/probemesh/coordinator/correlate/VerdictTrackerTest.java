@@ -257,4 +257,26 @@ class VerdictTrackerTest {
         assertThat(t.open()).isEmpty();
         assertThat(t.recentlyClosed(at(0))).extracting(Verdict::id).containsExactly(v.id());
     }
+
+    private static Finding finding(String protocol, List<String> checks) {
+        return new Finding(FindingKind.LOCAL_PATH_BLOCK, "idc", List.of("idc"), List.of("idc-1"),
+                new Component("dns", protocol, 53, "any", null, null), checks, null, 0.9, "idc dns " + protocol,
+                List.of(), "allow dns", null, checks.stream().map(c -> "idc-1|" + c).toList(), 5000);
+    }
+
+    @Test
+    void anExactKeyKeepsItsVerdictEvenWhenASimilarFindingComesFirst() {
+        VerdictTracker t = new VerdictTracker(CFG);
+        String udp = t.update(new CorrelationResult(at(0), at(0), at(0),
+                List.of(finding("udp", List.of("a", "b")))), at(0)).get(0).id();
+
+        List<Verdict> changed = t.update(new CorrelationResult(at(5), at(5), at(5),
+                List.of(finding("any", List.of("a")), finding("udp", List.of("a", "b")))), at(5));
+
+        assertThat(changed).singleElement().satisfies(v -> {
+            assertThat(v.id()).isNotEqualTo(udp);
+            assertThat(v.component().protocol()).isEqualTo("any");
+        });
+        assertThat(t.open()).extracting(Verdict::id).contains(udp).hasSize(2);
+    }
 }

@@ -1,0 +1,46 @@
+/**
+ * Correlation: from a matrix of observations to verdicts an operator trusts.
+ *
+ * <h2>Use</h2>
+ * <pre>{@code
+ * Correlator correlator = new Correlator();                 // stateless, pure
+ * VerdictTracker tracker = VerdictTracker.restore(stored, cfg); // or new VerdictTracker(cfg)
+ * // on every new batch (or every few seconds):
+ * CorrelationResult r = correlator.correlate(agentViews, checkViews, window, now, cfg);
+ * List<Verdict> changed = tracker.update(r, now);            // store + notify these
+ * tracker.open(); tracker.recentlyClosed(since); tracker.cellVerdicts();
+ * }</pre>
+ * The window should hold, per (agent, check), at least the last {@code confirmRounds} results
+ * (more is fine; the cost is linear in the window's size). Observation times are
+ * coordinator-corrected. Copy {@code ProbeResult.address} into attribute {@code address} and the
+ * family actually used into {@code family}: they link a name to its addresses and let family-any
+ * checks be attributed to a family.
+ *
+ * <h2>Rules worth knowing</h2>
+ * <ul>
+ * <li>A cell counts when its last {@code confirmRounds} results agree (FAIL/ERROR = failing);
+ * one red round opens nothing.</li>
+ * <li>A silent agent (disconnected, or every cell older than {@code silentAfterIntervals}
+ * intervals) is AGENT_SILENT and nothing else: its absence is never read as a failure.</li>
+ * <li>Global: a check failing at {@code >= minSitesForGlobal} sites and {@code >= outageQuorum}
+ * of the sites that rated it. Otherwise it is local to the failing sites.</li>
+ * <li>Zone presumption: while exactly one zone's authority is proven down by a trace, any other
+ * name failing to resolve everywhere (SERVFAIL, DNS timeout, CDN 530/1016) and not proven
+ * independent by a succeeding trace joins that SHARED_DEPENDENCY_OUTAGE; the verdict names the
+ * presumed names and says which trace check would prove it.</li>
+ * <li>An edge reporting its origin down joins the outage of that origin (linked by address,
+ * or the only endpoint down).</li>
+ * <li>Local: greedy set cover over the site's risk groups (egress per protocol/port/family,
+ * route per family, resolver, one destination), never contradicting a success at the site; most
+ * failures explained first, the narrowest group on ties. A block is LOCAL_PATH_BLOCK when another
+ * agent succeeds on one of its checks, or the agent's own host refused (LOCAL_FIREWALL); else
+ * INCONCLUSIVE with what would decide it.</li>
+ * <li>ICMP filtering next to another block at the same site is folded into it (summary and
+ * remedy say so); alone it is its own LOCAL_PATH_BLOCK {layer network, protocol icmp}.</li>
+ * <li>Sites with the same block sharing a label no succeeding site carries are one block
+ * (site null, sites listed, the label in the summary).</li>
+ * <li>UNSUPPORTED, POLICY_DENIED and INTERNAL, and what a host reports it cannot do (IPv6,
+ * ICMP), are neither failures nor successes.</li>
+ * </ul>
+ */
+package dev.probemesh.coordinator.correlate;

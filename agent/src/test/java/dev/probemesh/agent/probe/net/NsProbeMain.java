@@ -47,6 +47,8 @@ public final class NsProbeMain {
                 TcpConnector errnoOnly = new TcpConnector(LocalRoutes.system(), false)) {
             System.out.println("META\ticmp_aware\t" + connector.icmpAware());
             System.out.println("META\tipv6\t" + caps.ipv6());
+            System.out.println("META\tipv4\t" + caps.ipv4());
+            System.out.println("META\ticmp\t" + caps.icmp() + " " + caps.icmpMechanism());
             Probe tcp = new TcpProbe(env, connector, dialer, null);
             // "tcp-errno": the honest fallback when the socket error queue cannot be read.
             Probe tcpErrno = new TcpProbe(env, errnoOnly, dialer, null);

@@ -70,6 +70,11 @@ class TcpProbeNamespaceTest {
                 "noroute4|tcp|" + s4 + ":7001|ipv4|2000", "noroute6|tcp|" + s6 + ":7001|ipv6|2000"));
         results.put("_meta2", noRoute.remove("_meta"));
         results.putAll(noRoute);
+        // Finally it loses its global IPv6 address: now IPv6 is something it cannot do.
+        lab.exec(lab.client, "ip", "-6", "addr", "flush", "scope", "global");
+        Map<String, NetnsLab.Line> noV6 = lab.probe(lab.client, List.of("nov6|tcp|" + s6 + ":7001|ipv6|2000"));
+        results.put("_meta3", noV6.remove("_meta"));
+        results.putAll(noV6);
     }
 
     private static void rule(String ns, String tool, String port, String... target) throws Exception {
@@ -118,6 +123,21 @@ class TcpProbeNamespaceTest {
     void everyCaseFinishedBeforeItsDeadline() {
         assertThat(results.get("_meta").attributes()).doesNotContainKey("unfinished");
         assertThat(results.get("_meta2").attributes()).doesNotContainKey("unfinished");
+    }
+
+    @Test
+    void aMissingRouteIsAFailureNeverUnsupported() {
+        assertThat(results.get("_meta").attributes()).containsEntry("ipv6", "true").containsEntry("ipv4", "true")
+                .containsEntry("icmp", "true iputils ping");
+        assertThat(results.get("_meta2").attributes()).containsEntry("ipv6", "true");
+    }
+
+    @Test
+    void ipv6WithoutAGlobalAddressIsUnsupported() {
+        assertThat(results.get("_meta3").attributes()).containsEntry("ipv6", "false");
+        NetnsLab.Line r = results.get("nov6");
+        assertThat(r.status()).as(r.toString()).isEqualTo("UNSUPPORTED");
+        assertThat(r.failure()).isEqualTo("ADDRESS_FAMILY_UNAVAILABLE");
     }
 
     @Test

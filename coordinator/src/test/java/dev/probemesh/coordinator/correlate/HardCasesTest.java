@@ -400,6 +400,44 @@ class HardCasesTest {
     }
 
     @Test
+    void contradictingResultsForOnePathAreInconclusive() {
+        // 203.0.113.10:443 times out while https to origin.example.test (the same address) works
+        LabMatrix m = LabMatrix.healthy().fail("home-1", "tcp-origin-443-v4", "TIMEOUT");
+
+        assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
+            assertThat(f.kind()).isEqualTo(FindingKind.INCONCLUSIVE);
+            assertThat(f.checks()).containsExactly("tcp-origin-443-v4");
+            assertThat(f.undecided()).isNotBlank();
+        });
+    }
+
+    @Test
+    void tlsFailingAtOneSiteOnlyIsALocalTlsBlock() {
+        LabMatrix m = LabMatrix.healthy().fail("idc-1", "https-origin-v4", "TLS_CERT_UNTRUSTED")
+                .fail("idc-1", "https-origin-v6", "TLS_CERT_UNTRUSTED");
+
+        assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
+            assertThat(f.kind()).isEqualTo(FindingKind.LOCAL_PATH_BLOCK);
+            assertThat(f.component().layer()).isEqualTo("tls");
+            assertThat(f.remedy()).contains("TLS interception");
+        });
+    }
+
+    @Test
+    void degradedFromEverySiteIsAGlobalDegradation() {
+        LabMatrix m = LabMatrix.healthy();
+        for (String a : LabMatrix.AGENTS) {
+            m.degraded(a, "https-origin-v4", "HTTP_STATUS", Map.of());
+        }
+
+        assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
+            assertThat(f.kind()).isEqualTo(FindingKind.DEGRADED);
+            assertThat(f.site()).isNull();
+            assertThat(f.target()).isEqualTo("origin.example.test");
+        });
+    }
+
+    @Test
     void configRejectsNonsenseWithTheFieldName() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new CorrelationConfig(0, 3, 0.8, 2, 10_000, null, 2,
                 null, null)).hasMessageContaining("confirmRounds");

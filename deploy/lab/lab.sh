@@ -579,7 +579,7 @@ verify_servers() {
     wait_proc nsd-root 10 "nsd for the root (logs: $LAB/logs/nsd-root*.log)" soa_ok 198.51.100.5 .
     wait_proc nsd-example 10 "nsd for example.test (logs: $LAB/logs/nsd-example*.log)" soa_ok 198.51.100.10 example.test
     wait_proc nsd-ddns 10 "nsd for ddns.test (logs: $LAB/logs/nsd-ddns*.log)" soa_ok 198.51.100.20 ddns.test
-    wait_proc unbound 15 "unbound (logs: $LAB/logs/unbound.log)" dig_ok pm-idc "$RESOLVER4" origin.example.test A "$ORIGIN4"
+    wait_proc unbound 15 "unbound (logs: $LAB/logs/unbound.log)" dig_ok pm-inet "$RESOLVER4" origin.example.test A "$ORIGIN4"
     [[ -e $LAB/faults/origin-down ]] || wait_origin
     wait_proc edge 60 "the edge (logs: $LAB/logs/edge.log)" tcp_open pm-inet "$EDGE4" 443
     # The whole chain once, from a site as an agent sees it (not while a fault breaks it on purpose).
@@ -588,6 +588,7 @@ verify_servers() {
             --cacert "$LAB/ca/lab-ca.pem" --connect-to "home.example.test:443:$EDGE4:443"
         wait_for 10 "the origin over IPv6 from home" http_ok pm-home "https://origin.example.test/health" 200 \
             -6 --cacert "$LAB/ca/lab-ca.pem"
+        wait_for 10 "the resolver from vps over IPv6" dig_ok pm-vps "$RESOLVER6" home.example.test A "$ORIGIN4"
     fi
 }
 

@@ -617,6 +617,7 @@ start_coordinator() {
         pm context add lab --coordinator "$COORDINATOR" --admin-dir "$LAB/coordinator/admin" >/dev/null
     fi
     pm context use lab >/dev/null
+    touch "$LAB/cli-context"   # down removes the context again
 }
 
 start_agent() {
@@ -760,6 +761,10 @@ teardown() {
     done
     for pid in "${pids[@]}"; do pid_running "$pid" && kill -KILL "$pid" 2>/dev/null; done
     rm -f "$LAB"/run/*.pid
+    # The CLI's copy of the lab's admin credential names a coordinator that is going away.
+    if [[ -e $LAB/cli-context && -x $PROBEMESH ]]; then
+        timeout 30 "$PROBEMESH" context remove lab >/dev/null 2>&1 9>&- || true
+    fi
     for ns in "${NAMESPACES[@]}"; do
         ns_exists "$ns" || continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do pid_running "$pid" && kill -KILL "$pid" 2>/dev/null; done

@@ -182,13 +182,7 @@ public final class DnsProbe implements Probe {
     }
 
     private static Message query(Name qname, int qtype, boolean recursionDesired) {
-        Message q = Message.newQuery(Record.newRecord(qname, qtype, DClass.IN));
-        if (recursionDesired) {
-            q.getHeader().setFlag(Flags.RD);
-        } else {
-            q.getHeader().unsetFlag(Flags.RD);
-        }
-        return q;
+        return DnsTransport.newQuery(qname, qtype, recursionDesired);
     }
 
     /** One run's context, judging the final outcome. */

@@ -139,6 +139,21 @@ public final class DnsTransport implements AutoCloseable {
     }
 
     /**
+     * A standard query for {@code name}/{@code type} (class IN). Use this rather than
+     * {@code Message.newQuery}, whose id comes from a shared {@code SecureRandom} (a lock and a
+     * SHA-1 per query); the transport picks the id itself when sending.
+     */
+    public static Message newQuery(org.xbill.DNS.Name name, int type, boolean recursionDesired) {
+        Message q = new Message(0);
+        q.getHeader().setOpcode(org.xbill.DNS.Opcode.QUERY);
+        if (recursionDesired) {
+            q.getHeader().setFlag(org.xbill.DNS.Flags.RD);
+        }
+        q.addRecord(Record.newRecord(name, type, org.xbill.DNS.DClass.IN), org.xbill.DNS.Section.QUESTION);
+        return q;
+    }
+
+    /**
      * Sends {@code query} (its id is overwritten; do not share the instance) to {@code server}.
      * Over UDP a second copy is sent at half the time to the deadline when {@code retransmit}.
      */

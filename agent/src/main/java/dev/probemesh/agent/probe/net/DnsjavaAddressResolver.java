@@ -209,9 +209,7 @@ public final class DnsjavaAddressResolver implements AddressResolver {
     }
 
     private static Message query(Name name, int type) {
-        Message q = Message.newQuery(Record.newRecord(name, type, DClass.IN));
-        q.getHeader().setFlag(Flags.RD);
-        return q;
+        return DnsTransport.newQuery(name, type, true);
     }
 
     private static CompletionStage<List<InetAddress>> literal(String ip, Family family) {

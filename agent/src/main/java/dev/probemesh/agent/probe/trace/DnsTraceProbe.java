@@ -375,8 +375,7 @@ public final class DnsTraceProbe implements Probe {
             if (sys.isEmpty()) {
                 return CompletableFuture.completedFuture(List.of());
             }
-            Message q = Message.newQuery(Record.newRecord(ROOT, Type.NS, DClass.IN));
-            q.getHeader().setFlag(Flags.RD);
+            Message q = DnsTransport.newQuery(ROOT, Type.NS, true);
             queriesLeft--;
             String asked = "asked the system resolver " + show(sys.get(0)) + " for the root servers (\". NS\"): ";
             return transport.query(sys.get(0), q, DnsTransport.Protocol.UDP, deadline, true).thenCompose(o -> {
@@ -502,9 +501,7 @@ public final class DnsTraceProbe implements Probe {
     }
 
     private static Message query(Name name, int type) {
-        Message q = Message.newQuery(Record.newRecord(name, type, DClass.IN));
-        q.getHeader().unsetFlag(Flags.RD); // ask the authority itself, never its recursion
-        return q;
+        return DnsTransport.newQuery(name, type, false); // ask the authority itself, never its recursion
     }
 
     private static InetAddress address(Record r) {

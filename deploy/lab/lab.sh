@@ -763,7 +763,7 @@ teardown() {
     rm -f "$LAB"/run/*.pid
     # The CLI's copy of the lab's admin credential names a coordinator that is going away.
     if [[ -e $LAB/cli-context && -x $PROBEMESH ]]; then
-        timeout 30 "$PROBEMESH" context remove lab >/dev/null 2>&1 9>&- || true
+        timeout 15 "$PROBEMESH" context remove lab >/dev/null 2>&1 9>&- || true
     fi
     for ns in "${NAMESPACES[@]}"; do
         ns_exists "$ns" || continue

@@ -90,6 +90,10 @@ public final class TcpConnector implements AutoCloseable {
         this.routes = routes;
         this.errorQueue = icmpAware ? ErrorQueue.load() : Optional.empty();
         this.fds = icmpAware && errorQueue.isPresent() ? SocketFds.load() : null;
+        if (icmpAware) {
+            log.debug("tcp connector: {}", fds != null ? "reads ICMP errors (socket fd via " + fds.how() + ")"
+                    : "cannot read ICMP errors; EHOSTUNREACH is reported as HOST_UNREACHABLE");
+        }
         try {
             this.selector = Selector.open();
         } catch (IOException e) {

@@ -71,7 +71,9 @@ public final class TcpProbe implements Probe {
                         : dial(addrs, check, hp, micros(t0), t0, deadlineNanos))
                 .thenCompose(stage -> stage)
                 .exceptionally(e -> ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
-                        "tcp probe failed internally: " + e));
+                        "tcp probe failed internally: " + e))
+                // Off the connector's selector thread: whatever the caller does next must not stall it.
+                .thenApplyAsync(r -> r, env.scheduler());
     }
 
     private CompletionStage<ProbeResult> dial(List<InetAddress> addrs, Check check, HostPort hp, long resolveUs,

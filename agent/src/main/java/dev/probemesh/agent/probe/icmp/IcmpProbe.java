@@ -83,9 +83,9 @@ public final class IcmpProbe implements Probe {
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
         }
-        int count = check.getIcmp().getCount() == 0 ? DEFAULT_COUNT : (int) check.getIcmp().getCount();
+        int count = check.getIcmp().getCount() == 0 ? DEFAULT_COUNT : check.getIcmp().getCount();
         int intervalMs = Math.max(MIN_INTERVAL_MS,
-                check.getIcmp().getIntervalMs() == 0 ? DEFAULT_INTERVAL_MS : (int) check.getIcmp().getIntervalMs());
+                check.getIcmp().getIntervalMs() == 0 ? DEFAULT_INTERVAL_MS : check.getIcmp().getIntervalMs());
         CompletionStage<List<InetAddress>> resolved;
         try {
             resolved = env.resolver().resolve(host, check.getFamily(), deadlineNanos);

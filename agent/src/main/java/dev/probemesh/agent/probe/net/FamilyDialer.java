@@ -6,7 +6,6 @@ import dev.probemesh.agent.probe.ProbeResult;
 import dev.probemesh.common.failure.FailureCode;
 import dev.probemesh.common.failure.ProbeStatus;
 import dev.probemesh.proto.v1.Family;
-import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -252,10 +251,5 @@ public final class FamilyDialer {
 
     private static <T> CompletionStage<Outcome<T>> done(Outcome<T> o) {
         return CompletableFuture.completedFuture(o);
-    }
-
-    /** True when this host has an address of {@code a}'s family. */
-    public boolean hostCanUse(InetAddress a) {
-        return hostHas(capabilities.get(), a instanceof Inet4Address ? Family.FAMILY_IPV4 : Family.FAMILY_IPV6);
     }
 }

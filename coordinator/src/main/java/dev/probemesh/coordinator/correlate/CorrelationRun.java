@@ -221,8 +221,11 @@ final class CorrelationRun {
         recentCount = new int[nA * nC];
         long fromMs = Long.MAX_VALUE;
         long toMs = Long.MIN_VALUE;
+        // windows usually list a cell's results together: remember the last lookups
         String lastAgent = null;
         int lastA = -1;
+        String lastCheck = null;
+        Integer lastC = null;
         for (Observation o : window) {
             String an = o.agent();
             int a;
@@ -234,7 +237,16 @@ final class CorrelationRun {
                 lastAgent = an;
                 lastA = a;
             }
-            Integer ci = a < 0 ? null : checkIdx.get(o.checkId());
+            Integer ci;
+            if (a < 0) {
+                ci = null;
+            } else if (o.checkId().equals(lastCheck)) {
+                ci = lastC;
+            } else {
+                ci = checkIdx.get(o.checkId());
+                lastCheck = o.checkId();
+                lastC = ci;
+            }
             if (ci == null) {
                 continue;
             }

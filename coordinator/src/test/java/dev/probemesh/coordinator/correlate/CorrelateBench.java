@@ -16,7 +16,7 @@ import java.util.Map;
  * Benchmark (not a test): one full correlation over a synthetic fleet of 1,000 agents (100 sites
  * of 10) x 200 checks, 3 rounds per cell (600,000 observations), with faults: 5 sites with DNS
  * blocked, one target down everywhere, one site with IPv6 broken, loss at one site.
- * Prints {@code diagnose_ms=<median>}. Run: java -cp <test classpath> ...CorrelateBench [runs]
+ * Prints {@code diagnose_ms=<median>}. Run: java -cp <test classpath> ...CorrelateBench [runs] [rounds]
  */
 public final class CorrelateBench {
     private static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
@@ -24,6 +24,7 @@ public final class CorrelateBench {
 
     public static void main(String[] args) {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 15;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         List<AgentView> agents = new ArrayList<>();
         for (int a = 0; a < 1000; a++) {
             agents.add(new AgentView("agent-" + a, "site-" + (a / 10), Map.of(), true, NOW, true, true));
@@ -47,7 +48,7 @@ public final class CorrelateBench {
             };
             checks.add(CheckView.from(c.toBuilder().setIntervalMs((int) IV).build()));
         }
-        List<Observation> obs = new ArrayList<>(1000 * 200 * 3);
+        List<Observation> obs = new ArrayList<>(1000 * 200 * rounds);
         for (AgentView a : agents) {
             int site = Integer.parseInt(a.site().substring(5));
             for (CheckView c : checks) {
@@ -68,7 +69,7 @@ public final class CorrelateBench {
                     code = "PACKET_LOSS";
                     attrs = Map.of("loss_pct", "20");
                 }
-                for (int r = 0; r < 3; r++) {
+                for (int r = 0; r < rounds; r++) {
                     obs.add(new Observation(a.name(), c.id(), st, st == ProbeStatus.OK ? null : code, null, attrs,
                             NOW.minusMillis(r * IV)));
                 }

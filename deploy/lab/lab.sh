@@ -548,24 +548,50 @@ tcp_open() { in_ns "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
 # ---------------------------------------------------------------------------------------------
 # servers
 
+# The edge and the origin are single-file JDK programs (java EdgeEmulator.java works too);
+# compiled once (in the background while the network comes up), so they start in half a second
+# and carry no compiler in memory.
+COMPILE_PID=""
+CLASSES=""
+compile_servers_bg() {
+    local src=("$HERE/edge/EdgeEmulator.java" "$HERE/origin/LabOrigin.java")
+    # One folder per version of the sources: a running server never sees its classes replaced.
+    CLASSES=$LAB/classes/$(cat "${src[@]}" | sha256sum | cut -c1-16)
+    [[ -e $CLASSES/.done ]] && return 0
+    rm -rf "$CLASSES"
+    mkdir -p "$CLASSES"
+    { javac -nowarn -d "$CLASSES" "${src[@]}" && touch "$CLASSES/.done"; } >"$LAB/logs/javac.log" 2>&1 9>&- &
+    COMPILE_PID=$!
+}
+
+wait_compiled() {
+    [[ -n $COMPILE_PID ]] || return 0
+    if ! wait "$COMPILE_PID"; then
+        cat "$LAB/logs/javac.log" >&2
+        die "could not compile the edge and the origin (deploy/lab/edge, deploy/lab/origin)"
+    fi
+    COMPILE_PID=""
+}
+
 start_servers() {
     local n
     for n in nsd-root nsd-example nsd-ddns; do
         proc_alive "$n" || start_proc "$n" pm-inet nsd -d -c "$LAB/dns/$n.conf"
     done
     proc_alive unbound || start_proc unbound pm-inet unbound -d -c "$LAB/dns/unbound.conf"
+    wait_compiled
     if [[ -e $LAB/faults/origin-down ]]; then
         log "lab: fault origin-down is active: leaving the origin stopped (lab heal origin-down)"
     else
         proc_alive origin || start_origin
     fi
-    proc_alive edge || start_proc edge pm-inet java "${JAVA_OPTS[@]}" "$HERE/edge/EdgeEmulator.java" \
+    proc_alive edge || start_proc edge pm-inet java "${JAVA_OPTS[@]}" -cp "$CLASSES" EdgeEmulator \
         --bind "$EDGE4" --bind "$EDGE6" --keystore "$LAB/ca/edge.p12" --password "$KS_PASS" \
         --origin-name home.example.test --resolver "$RESOLVER4" --waf-file "$LAB/edge/waf-clients"
 }
 
 start_origin() {
-    start_proc origin pm-inet java "${JAVA_OPTS[@]}" "$HERE/origin/LabOrigin.java" \
+    start_proc origin pm-inet java "${JAVA_OPTS[@]}" -cp "$CLASSES" LabOrigin \
         --bind "$ORIGIN4" --bind "$ORIGIN6" --keystore "$LAB/ca/origin.p12" --password "$KS_PASS"
 }
 
@@ -716,13 +742,14 @@ cmd_up() {
         esac
         shift
     done
-    require_tools ip iptables ip6tables unbound nsd openssl java dig curl jq ping setsid flock
+    require_tools ip iptables ip6tables unbound nsd openssl java javac dig curl jq ping setsid flock
     take_lock
     ns_exists pm-core || UP_FRESH=1
     trap up_failed EXIT
     local t0=$SECONDS t0ns; t0ns=$(date +%s%N)
     mkdir -p "$LAB"/{run,logs,faults,edge,agents,coordinator}
     touch "$LAB/edge/waf-clients"
+    compile_servers_bg
     setup_network
     make_certs
     write_dns_config
@@ -912,7 +939,10 @@ fault_origin_down() {
 }
 heal_origin_down() {
     proc_alive origin && return 0
-    printf '+ ip netns exec pm-inet java %s/origin/LabOrigin.java --bind %s --bind %s ...\n' "$HERE" "$ORIGIN4" "$ORIGIN6"
+    compile_servers_bg
+    wait_compiled
+    printf '+ ip netns exec pm-inet java -cp %s LabOrigin --bind %s --bind %s ...  (deploy/lab/origin/LabOrigin.java)\n' \
+        "$CLASSES" "$ORIGIN4" "$ORIGIN6"
     start_origin
     wait_origin
 }

@@ -734,9 +734,10 @@ final class CorrelationRun {
     }
 
     private List<String> sitesOf(List<String> agentNames) {
+        Set<String> names = new java.util.HashSet<>(agentNames);
         Set<String> set = new TreeSet<>();
         for (AgentView a : agents) {
-            if (agentNames.contains(a.name())) {
+            if (names.contains(a.name())) {
                 set.add(a.site());
             }
         }

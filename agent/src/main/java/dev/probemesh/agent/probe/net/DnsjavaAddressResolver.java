@@ -49,6 +49,8 @@ public final class DnsjavaAddressResolver implements AddressResolver {
     public static final Path GAI_CONF = Path.of("/etc/gai.conf");
     private static final Pattern V4_PRECEDENCE = Pattern.compile(
             "^\\s*precedence\\s+::ffff:0:0/96\\s+(\\d+)\\s*$", Pattern.MULTILINE);
+    private static final Pattern V6_PRECEDENCE = Pattern.compile(
+            "^\\s*precedence\\s+::/0\\s+(\\d+)\\s*$", Pattern.MULTILINE);
     private static final int MAX_CNAME_REQUERIES = 8;
 
     private final DnsTransport transport;
@@ -222,7 +224,7 @@ public final class DnsjavaAddressResolver implements AddressResolver {
         return CompletableFuture.completedFuture(List.of(a));
     }
 
-    /** True when gai.conf gives IPv4-mapped addresses a precedence above IPv6's default 40. */
+    /** True when gai.conf gives IPv4-mapped addresses a precedence above IPv6's (::/0, default 40). */
     boolean gaiPrefersIpv4() {
         FileTime mtime;
         try {
@@ -234,10 +236,17 @@ public final class DnsjavaAddressResolver implements AddressResolver {
             boolean prefers = false;
             try {
                 String text = Files.readString(gaiConf).replaceAll("(?m)#.*$", "");
+                int v4 = -1;
+                int v6 = 40; // RFC 6724's ::/0, unless the file sets its own
                 Matcher m = V4_PRECEDENCE.matcher(text);
                 while (m.find()) {
-                    prefers = Integer.parseInt(m.group(1)) > 40;
+                    v4 = Integer.parseInt(m.group(1));
                 }
+                Matcher m6 = V6_PRECEDENCE.matcher(text);
+                while (m6.find()) {
+                    v6 = Integer.parseInt(m6.group(1));
+                }
+                prefers = v4 > v6;
             } catch (IOException | NumberFormatException e) {
                 prefers = false;
             }

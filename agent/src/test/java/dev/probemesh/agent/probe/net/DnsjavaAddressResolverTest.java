@@ -123,10 +123,11 @@ class DnsjavaAddressResolverTest {
         "#precedence ::ffff:0:0/96  100 | true",
         "precedence ::ffff:0:0/96  10 | true",
         "label ::1/128 0 | true",
+        "precedence ::ffff:0:0/96 100; precedence ::/0 200 | true",
     })
     void honoursGaiConfPrecedenceForIpv4(String line, boolean v6First) throws Exception {
         Path gai = dir.resolve("gai.conf");
-        Files.writeString(gai, "# test\n" + line + "\n");
+        Files.writeString(gai, "# test\n" + line.replace("; ", "\n") + "\n");
 
         List<String> got = resolve(resolver(true, gai), "origin.example.test", Family.FAMILY_ANY, 2000);
 

@@ -654,8 +654,9 @@ start_agent() {
     local auth=()
     if insecure; then
         auth=(--insecure)
-    elif [[ -z $(ls -A "$dir" 2>/dev/null) ]]; then
-        # First start: a one-time join token; later starts reuse the enrolled credentials.
+    else
+        # A one-time join token: used at the first start; an enrolled agent ignores it and
+        # reuses its credentials (so a half-finished enrollment never leaves it stuck).
         local tok
         tok=$(pm token create --site "$site" --name "$name" --labels "role=$site" --ttl 10m --output json) \
             || die "could not create a join token for $name"

@@ -727,6 +727,8 @@ up_failed() {
     done
     if ((UP_FRESH)) && [[ ${PROBEMESH_LAB_KEEP:-0} != 1 ]]; then
         log "lab: tearing the half-built lab down (PROBEMESH_LAB_KEEP=1 keeps it for debugging)"
+        rm -rf "$LAB.failed-logs"
+        cp -r "$LAB/logs" "$LAB.failed-logs" 2>/dev/null && log "lab: its logs are kept in $LAB.failed-logs"
         teardown || true
     else
         log "lab: the lab is left as it is: 'lab up' repairs it, 'lab down' removes it"

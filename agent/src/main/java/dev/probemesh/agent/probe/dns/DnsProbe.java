@@ -206,8 +206,9 @@ public final class DnsProbe implements Probe {
                 }
                 if (f.timedOut()) {
                     long ms = TimeUnit.NANOSECONDS.toMillis(deadline - start);
-                    return ProbeResult.fail(FailureCode.DNS_TIMEOUT, ask + ": no answer within " + ms + " ms"
-                            + (via == DnsTransport.Protocol.UDP ? " (sent twice)" : "") + "; " + f.detail(),
+                    String how = via == DnsTransport.Protocol.UDP ? " (sent twice)"
+                            : f.connectNanos() == 0 ? " (tcp connect did not complete)" : " (connected over tcp, no answer)";
+                    return ProbeResult.fail(FailureCode.DNS_TIMEOUT, ask + ": no answer within " + ms + " ms" + how,
                             t, resolver, used, attrs);
                 }
                 return ProbeResult.fail(f.code(), ask + ": " + f.detail(), t, resolver, used, attrs);

@@ -65,6 +65,8 @@ public final class TcpConnector implements AutoCloseable {
         final long deadline;
         final OptionalInt fd;
         SelectionKey key;
+        /** Finished before its deadline: left in the deadline heap and skipped there (removal would be O(n)). */
+        boolean done;
 
         Pending(SocketChannel channel, InetSocketAddress remote, CompletableFuture<ConnectResult> result, long start,
                 long deadline, OptionalInt fd) {
@@ -151,7 +153,10 @@ public final class TcpConnector implements AutoCloseable {
         try {
             while (!closed) {
                 long timeoutMs = 0;
-                Pending first = deadlines.peek();
+                Pending first;
+                while ((first = deadlines.peek()) != null && first.done) {
+                    deadlines.poll();
+                }
                 if (first != null) {
                     timeoutMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(first.deadline - System.nanoTime()) + 1);
                 }
@@ -170,8 +175,10 @@ public final class TcpConnector implements AutoCloseable {
                         deadlines.add(p);
                     } catch (IOException | RuntimeException e) {
                         Pending q = p;
-                        completions.add(() -> q.result.complete(failure(q.remote, e, q.fd, q.start, false)));
+                        // Classify before closing: a closed fd number may already belong to another socket.
+                        ConnectResult.Failed f = failure(q.remote, e, q.fd, q.start, false);
                         closeQuietly(q.channel);
+                        completions.add(() -> q.result.complete(f));
                     }
                 }
                 Iterator<SelectionKey> it = selector.selectedKeys().iterator();
@@ -180,12 +187,15 @@ public final class TcpConnector implements AutoCloseable {
                     it.remove();
                     Pending q = (Pending) key.attachment();
                     completions.add(finish(q));
-                    deadlines.remove(q);
+                    q.done = true;
                 }
                 long now = System.nanoTime();
-                while ((first = deadlines.peek()) != null && now - first.deadline >= 0) {
+                while ((first = deadlines.peek()) != null && (first.done || now - first.deadline >= 0)) {
                     deadlines.poll();
-                    completions.add(timeout(first));
+                    if (!first.done) {
+                        first.done = true;
+                        completions.add(timeout(first));
+                    }
                 }
                 if (!completions.isEmpty()) {
                     // Flush cancelled keys first, so a caller may switch its channel to blocking mode.
@@ -295,7 +305,7 @@ public final class TcpConnector implements AutoCloseable {
     }
 
     private void failAll() {
-        List<Pending> all = new ArrayList<>(deadlines);
+        List<Pending> all = new ArrayList<>(deadlines.stream().filter(q -> !q.done).toList());
         deadlines.clear();
         Pending p;
         while ((p = registrations.poll()) != null) {

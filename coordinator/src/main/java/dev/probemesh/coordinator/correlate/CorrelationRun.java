@@ -97,6 +97,9 @@ final class CorrelationRun {
     private static final Set<FailureCode> RESOLUTION_FAILURE = Set.of(FailureCode.DNS_SERVFAIL,
             FailureCode.DNS_TIMEOUT, FailureCode.DNS_AUTHORITY_UNREACHABLE, FailureCode.HTTP_CDN_ORIGIN_DNS);
 
+    /** Rows of evidence per finding, at most. */
+    static final int MAX_EVIDENCE = 200;
+
     private final CorrelationConfig cfg;
     private final Instant now;
     private final List<AgentView> agents;
@@ -905,7 +908,10 @@ final class CorrelationRun {
                 + ")").collect(Collectors.joining("; "));
         String summary = target + " fails from every site (" + siteList.size() + " of " + rated + " sites): " + how
                 + (works.isEmpty() ? "" : "; still answering: " + String.join(", ", new LinkedHashSet<>(works)));
-        String remedy = "restore " + hosts.iterator().next()
+        String remedy = comp.layer().equals("dns")
+                ? hosts.iterator().next() + " does not resolve from any site: check the authoritative servers of"
+                + " its zone (a dns-trace check for it names the zone that fails); nothing to change at the sites"
+                : "restore " + hosts.iterator().next()
                 + (comp.port() != null ? " (" + comp.protocol().toUpperCase() + " " + comp.port() + ")" : "")
                 + "; nothing to change at the sites";
         findings.add(new Finding(FindingKind.TARGET_OUTAGE, null, siteList, agentNames, comp, ids(members), target,
@@ -922,12 +928,20 @@ final class CorrelationRun {
         List<Integer> cs = new ArrayList<>(members);
         cs.addAll(related);
         cs.sort(Comparator.comparing(tableOrder::indexOf));
+        // one agent per site tells the story; a fleet-wide outage must not ship 5,000 rows
         List<Evidence> out = new ArrayList<>();
-        for (int a = 0; a < nA; a++) {
-            for (int c : cs) {
-                Evidence e = evidence(a, c);
-                if (e != null) {
-                    out.add(e);
+        for (int s = 0; s < sites.size() && out.size() < MAX_EVIDENCE; s++) {
+            for (int a : siteAgents[s]) {
+                List<Evidence> rows = new ArrayList<>();
+                for (int c : cs) {
+                    Evidence e = evidence(a, c);
+                    if (e != null) {
+                        rows.add(e);
+                    }
+                }
+                if (!rows.isEmpty()) {
+                    out.addAll(rows.subList(0, Math.min(rows.size(), MAX_EVIDENCE - out.size())));
+                    break;
                 }
             }
         }
@@ -1745,14 +1759,33 @@ final class CorrelationRun {
      * ICMP, TCP, DNS, TLS, HTTP; by IP before by name; UDP before TCP; IPv4 before IPv6.
      */
     private List<Evidence> siteEvidence(int s, Integer onlyAgent) {
+        // the full table of one agent that sees the problem, then only the red rows of its
+        // neighbours: a site of many agents stays readable (and under MAX_EVIDENCE rows)
+        Integer rep = onlyAgent;
+        for (int a : siteAgents[s]) {
+            if (rep != null) {
+                break;
+            }
+            for (int c = 0; c < nC && rep == null; c++) {
+                State st = live(a, c);
+                if (st == State.FAIL || st == State.DEGRADED) {
+                    rep = a;
+                }
+            }
+        }
         List<Evidence> out = new ArrayList<>();
         for (int a : siteAgents[s]) {
             if (onlyAgent != null && a != onlyAgent) {
                 continue;
             }
+            boolean full = rep != null && a == rep;
             for (int c : tableOrder) {
+                State st = live(a, c);
+                if (!full && st != State.FAIL && st != State.DEGRADED) {
+                    continue;
+                }
                 Evidence e = evidence(a, c);
-                if (e != null) {
+                if (e != null && out.size() < MAX_EVIDENCE) {
                     out.add(e);
                 }
             }

@@ -219,6 +219,7 @@ class HardCasesTest {
             assertThat(f.kind()).isEqualTo(FindingKind.TARGET_OUTAGE);
             assertThat(f.target()).isEqualTo("nas.example.test");
             assertThat(f.component().layer()).isEqualTo("dns");
+            assertThat(f.remedy()).contains("dns-trace check");
         });
     }
 
@@ -386,6 +387,10 @@ class HardCasesTest {
         assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
             assertThat(f.agents()).containsExactly("idc-2", "idc-3");
             assertThat(f.cells()).hasSize(10);
+            // idc-2's whole table, then only idc-3's red rows
+            assertThat(f.evidence()).filteredOn(e -> e.agent().equals("idc-2")).hasSize(13);
+            assertThat(f.evidence()).filteredOn(e -> e.agent().equals("idc-3")).hasSize(5)
+                    .allMatch(e -> e.status().equals("FAIL"));
         });
     }
 
@@ -434,6 +439,24 @@ class HardCasesTest {
             assertThat(f.kind()).isEqualTo(FindingKind.DEGRADED);
             assertThat(f.site()).isNull();
             assertThat(f.target()).isEqualTo("origin.example.test");
+        });
+    }
+
+    @Test
+    void evidenceOfAFleetWideOutageStaysBounded() {
+        LabMatrix m = LabMatrix.healthy();
+        for (int i = 0; i < 250; i++) {
+            m.agent("a-" + i, "s-" + i, Map.of());
+            for (CheckView c : m.checks()) {
+                m.ok("a-" + i, c.id());
+            }
+        }
+        m.failEverywhere("tcp-origin-443-v4", "REFUSED", Map.of());
+
+        assertThat(m.correlate().findings()).singleElement().satisfies(f -> {
+            assertThat(f.kind()).isEqualTo(FindingKind.TARGET_OUTAGE);
+            assertThat(f.cells()).hasSize(253);
+            assertThat(f.evidence()).hasSize(CorrelationRun.MAX_EVIDENCE);
         });
     }
 

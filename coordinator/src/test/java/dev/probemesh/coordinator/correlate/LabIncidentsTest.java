@@ -154,6 +154,11 @@ class LabIncidentsTest {
                 "https-origin-v4", "https-origin-v6", "https-home-edge");
         assertThat(f.summary()).contains("fails from every site (3 of 3 sites)", "still answering: ICMP over IPv6");
         assertThat(f.cells()).hasSize(15);
+        // one agent per site: its rows for the failing checks and for ping, which still answers
+        assertThat(f.evidence()).extracting(Evidence::agent).containsOnly("home-1", "idc-1", "vps-1");
+        assertThat(f.evidence()).filteredOn(e -> e.agent().equals("idc-1")).extracting(Evidence::check)
+                .containsExactly("icmp-origin-v6", "tcp-origin-443-v4", "tcp-origin-443-v6", "https-home-edge",
+                        "https-origin-v4", "https-origin-v6");
     }
 
     @Test

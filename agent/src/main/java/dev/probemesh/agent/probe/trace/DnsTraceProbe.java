@@ -59,7 +59,9 @@ import org.xbill.DNS.Type;
  *
  * <p>Attributes (a contract with the correlation engine, keep the names): {@code chain} (names
  * followed, comma-separated, no trailing dots), {@code zones} (zones whose authorities were
- * asked, root left out), {@code answers}, {@code zone} on failures, and {@code path}
+ * asked for the names of the chain, in order, root left out; zones visited only to find a
+ * glueless name server's address are not listed), {@code answers}, {@code zone} on failures
+ * (the zone to blame), and {@code path}
  * (zone@server that answered, per step). Family IPV4/IPV6 restricts which server addresses are
  * asked.
  */

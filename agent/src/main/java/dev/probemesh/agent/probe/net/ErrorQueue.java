@@ -40,6 +40,34 @@ final class ErrorQueue {
         int setsockopt(int fd, int level, int name, IntByReference value, int len);
 
         long recvmsg(int fd, Pointer msghdr, int flags);
+
+        int getsockopt(int fd, int level, int name, Pointer value, IntByReference len);
+    }
+
+    private static final int IPPROTO_TCP = 6;
+    private static final int TCP_INFO = 11;
+    /** struct tcp_info: tcpi_retransmits is byte 2, tcpi_retrans (retransmitted segments in flight) is the u32 at 36. */
+    private static final int TCPI_RETRANSMITS = 2;
+    private static final int TCPI_RETRANS = 36;
+
+    /**
+     * True when a connect's SYN retransmissions all failed inside this host: the kernel retried
+     * ({@code tcpi_retransmits > 0}) but none left ({@code tcpi_retrans == 0}; it counts only
+     * retransmissions the stack managed to send). That is what a DROP in this host's own OUTPUT
+     * chain does to TCP, which never sees the EPERM; a drop further away leaves tcpi_retrans at 1.
+     * Empty when TCP_INFO cannot be read.
+     */
+    Optional<Boolean> synsFailedLocally(int fd) {
+        try (Memory info = new Memory(256)) {
+            info.clear();
+            IntByReference len = new IntByReference(256);
+            if (libc.getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, len) != 0 || len.getValue() < TCPI_RETRANS + 4) {
+                return Optional.empty();
+            }
+            int retransmits = info.getByte(TCPI_RETRANSMITS) & 0xff;
+            int retrans = info.getInt(TCPI_RETRANS);
+            return Optional.of(retransmits > 0 && retrans == 0);
+        }
     }
 
     private final LibC libc;

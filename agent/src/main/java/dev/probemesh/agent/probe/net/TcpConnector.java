@@ -38,6 +38,10 @@ import org.slf4j.LoggerFactory;
  * {@code ADMIN_PROHIBITED "rejected by 198.51.100.1 (ICMP admin-prohibited)"}, attribute
  * {@code rejected_by}.
  *
+ * <p>A DROP in this host's own OUTPUT chain is invisible to TCP (the kernel swallows the EPERM and
+ * keeps retrying); at the deadline TCP_INFO tells it apart from a drop further away, once at least
+ * one SYN retransmission was due (deadlines over ~1 s): LOCAL_FIREWALL instead of TIMEOUT.
+ *
  * <p>NO_ROUTE vs NET_UNREACHABLE: "Network is unreachable" with an ICMP error queued came from a
  * router (NET_UNREACHABLE, router named); without one, it is this host's own routing table
  * (NO_ROUTE), whether the kernel refused at once in connect() or later.
@@ -234,9 +238,15 @@ public final class TcpConnector implements AutoCloseable {
 
     private Runnable timeout(Pending p) {
         p.key.cancel();
+        boolean localDrop = p.fd.isPresent() && errorQueue.isPresent()
+                && errorQueue.get().synsFailedLocally(p.fd.getAsInt()).orElse(false);
         closeQuietly(p.channel);
-        ConnectResult f = new ConnectResult.Failed(p.remote, FailureCode.TIMEOUT,
-                "connect to " + show(p.remote) + " timed out (no answer)", Map.of(), micros(p.start));
+        ConnectResult f = localDrop
+                ? new ConnectResult.Failed(p.remote, FailureCode.LOCAL_FIREWALL, "this host dropped every SYN to "
+                        + show(p.remote) + " (no retransmission left the host: a DROP in its own OUTPUT chain)",
+                        Map.of(), micros(p.start))
+                : new ConnectResult.Failed(p.remote, FailureCode.TIMEOUT,
+                        "connect to " + show(p.remote) + " timed out (no answer)", Map.of(), micros(p.start));
         return () -> p.result.complete(f);
     }
 

@@ -45,6 +45,8 @@ class TcpProbeNamespaceTest {
                 "--reject-with", "icmp-admin-prohibited");
         lab.exec(lab.client, "iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", "7008", "-j", "REJECT");
         lab.exec(lab.client, "ip6tables", "-A", "OUTPUT", "-p", "tcp", "--dport", "7008", "-j", "REJECT");
+        lab.exec(lab.client, "iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", "7011", "-j", "DROP");
+        lab.exec(lab.client, "ip6tables", "-A", "OUTPUT", "-p", "tcp", "--dport", "7011", "-j", "DROP");
         // Neighbour discovery costs ~1 s on the first IPv6 packet: pay it before timing-bound cases.
         lab.exec(lab.client, "ping", "-c1", "-W3", NetnsLab.SERVER6);
         lab.exec(lab.client, "ping", "-c1", "-W3", NetnsLab.SERVER4);
@@ -60,6 +62,9 @@ class TcpProbeNamespaceTest {
                 "net4|tcp|" + s4 + ":7007|ipv4|2000", "net6|tcp|" + s6 + ":7007|ipv6|2000",
                 "fw4|tcp|" + s4 + ":7008|ipv4|2000", "fw6|tcp|" + s6 + ":7008|ipv6|2000",
                 "srvadm4|tcp|" + s4 + ":7009|ipv4|2000",
+                // Long enough for one SYN retransmission (initial RTO 1 s): a local DROP is then told apart.
+                "fwdrop4|tcp|" + s4 + ":7011|ipv4|2500", "fwdrop6|tcp|" + s6 + ":7011|ipv6|2500",
+                "slowdrop4|tcp|" + s4 + ":7003|ipv4|2500",
                 "errnoadm4|tcp-errno|" + s4 + ":7005|ipv4|2000", "errnoadm6|tcp-errno|" + s6 + ":7005|ipv6|2000",
                 "dual.test|name|" + NetnsLab.SERVER6 + "," + NetnsLab.SERVER4,
                 "fallback|tcp|dual.test:7010|any|3000")));
@@ -108,6 +113,9 @@ class TcpProbeNamespaceTest {
             "fw4,       FAIL, LOCAL_FIREWALL,   192.0.2.1",
             "fw6,       FAIL, LOCAL_FIREWALL,   2001:db8:1::1",
             "srvadm4,   FAIL, ADMIN_PROHIBITED, 198.51.100.10",
+            "fwdrop4,   FAIL, LOCAL_FIREWALL,   -",
+            "fwdrop6,   FAIL, LOCAL_FIREWALL,   -",
+            "slowdrop4, FAIL, TIMEOUT,          -",
             "errnoadm6, FAIL, ADMIN_PROHIBITED, -",
             "noroute4,  FAIL, NO_ROUTE,         -",
             "noroute6,  FAIL, NO_ROUTE,         -"})

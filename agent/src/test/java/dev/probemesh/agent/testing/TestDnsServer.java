@@ -173,10 +173,9 @@ public final class TestDnsServer implements AutoCloseable {
         return address.getPort();
     }
 
-    /** {@code 127.0.0.1:port} or {@code [::1]:port}, the form DnsParams.resolver takes. */
+    /** {@code 127.0.0.1:port} or {@code [::1]:port}: the form DnsParams.resolver takes and probes report. */
     public String hostPort() {
-        String h = address.getAddress().getHostAddress();
-        return (h.contains(":") ? "[" + h + "]" : h) + ":" + port();
+        return dev.probemesh.agent.probe.net.DnsTransport.hostPort(address);
     }
 
     // ---- configuration ----

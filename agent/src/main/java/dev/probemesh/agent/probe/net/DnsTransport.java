@@ -599,11 +599,7 @@ public final class DnsTransport implements AutoCloseable {
 
     /** {@code 198.51.100.53:53} or {@code [2001:db8:53::53]:53}. */
     public static String hostPort(InetSocketAddress a) {
-        String h = a.getAddress().getHostAddress();
-        int pct = h.indexOf('%');
-        if (pct >= 0) {
-            h = h.substring(0, pct);
-        }
+        String h = DnsAnswers.address(a.getAddress());
         return (h.contains(":") ? "[" + h + "]" : h) + ":" + a.getPort();
     }
 

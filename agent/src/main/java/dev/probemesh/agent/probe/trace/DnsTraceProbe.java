@@ -483,7 +483,7 @@ public final class DnsTraceProbe implements Probe {
         }
 
         String show(InetSocketAddress a) {
-            return a.getPort() == 53 ? a.getAddress().getHostAddress() : DnsTransport.hostPort(a);
+            return a.getPort() == 53 ? DnsAnswers.address(a.getAddress()) : DnsTransport.hostPort(a);
         }
     }
 

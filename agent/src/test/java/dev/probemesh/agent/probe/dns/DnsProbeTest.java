@@ -288,6 +288,7 @@ class DnsProbeTest {
 
             assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
             assertThat(r.family()).isEqualTo(Family.FAMILY_IPV6);
+            assertThat(r.attributes()).containsEntry("resolver", "[::1]:" + v6.port());
             assertThat(r.attributes()).containsEntry("answers", "2001:db8:113::10");
         }
     }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 /** Properties over seeded random matrices (plain loops: every failure names its seed). */
 class CorrelationPropertiesTest {
-    private static final int CASES = 300;
+    private static final int CASES = 200;
     private static final List<String> CODES = List.of("TIMEOUT", "REFUSED", "NET_UNREACHABLE", "NO_ROUTE",
             "LOCAL_FIREWALL", "DNS_TIMEOUT", "DNS_SERVFAIL", "DNS_NXDOMAIN", "DNS_AUTHORITY_UNREACHABLE",
             "TLS_HANDSHAKE", "HTTP_STATUS", "HTTP_WAF_CHALLENGE", "HTTP_RATE_LIMITED", "HTTP_CDN_ORIGIN_DNS",

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A resolver address inside a namespace this test creates (pmt-dns-*, 203.0.113.254 over a veth
@@ -99,18 +100,36 @@ class DnsProbeRemoteRejectTest {
             cmd.addAll(List.of(target.trim().split("\\s+")));
             sh(cmd.toArray(String[]::new));
         }
+        ProbeResult r = probe(via);
+
+        assertThat(r.failure()).as(r.detail()).isEqualTo(expected);
+        assertThat(r.attributes()).containsEntry("resolver", RESOLVER + ":53");
+    }
+
+    /** The UDP sockets to a resolver outlive one run; a route that disappears later must still show. */
+    @ParameterizedTest
+    @ValueSource(strings = {"udp", "tcp"})
+    void reportsNoRouteWhenTheRouteToTheResolverGoes(String via) throws Exception {
+        assertThat(probe(via).failure()).isEqualTo(FailureCode.REFUSED); // sockets made, route present
+        sh("ip", "route", "add", "unreachable", RESOLVER + "/32");
+        try {
+            ProbeResult r = probe(via);
+
+            assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.NO_ROUTE);
+        } finally {
+            run("ip", "route", "del", "unreachable", RESOLVER + "/32");
+        }
+    }
+
+    private static ProbeResult probe(String via) throws Exception {
         DnsProbe probe = new DnsProbe(new ProbeEnv(scheduler, DnsjavaAddressResolver.system(transport, () -> false),
                 DestinationPolicy.allowAll(), List.of()), transport, List::of);
         Check check = Check.newBuilder().setId("remote").setKind("dns").setTarget("origin.example.test")
                 .setFamily(Family.FAMILY_IPV4)
                 .setDns(DnsParams.newBuilder().setResolver(RESOLVER).setTransport(via).setRecursionDesired(true))
                 .build();
-
-        ProbeResult r = probe.run(check, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500))
+        return probe.run(check, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500))
                 .toCompletableFuture().get(10, TimeUnit.SECONDS);
-
-        assertThat(r.failure()).as(r.detail()).isEqualTo(expected);
-        assertThat(r.attributes()).containsEntry("resolver", RESOLVER + ":53");
     }
 
     private static void sh(String... cmd) throws Exception {

@@ -1446,7 +1446,9 @@ final class CorrelationRun {
                 double conf = round(Math.min(0.97, (proof ? 0.8 : 0.6) + 0.35 * contrastShare(checkIdx, failingAgents)));
                 findings.add(new Finding(FindingKind.LOCAL_PATH_BLOCK, site, List.of(site), agentNames, comp,
                         ids(checkIdx), target, conf, summary, ev, remedy, null, cellKeys, maxInterval(checkIdx)));
-            } else {
+            } else if (!othersUnconfirmed(checkIdx, cells)) {
+                // while other agents' cells on these checks are still between two states, the next
+                // round decides (an outage confirms one site before the next): no INCONCLUSIVE blip
                 findings.add(inconclusive(s, comp, target, checkIdx, cellKeys, agentNames, summary, ev));
             }
         }
@@ -1501,6 +1503,18 @@ final class CorrelationRun {
             }
         }
         return okCount[c] > own;
+    }
+
+    private boolean othersUnconfirmed(List<Integer> checkIdx, List<int[]> cells) {
+        Set<Integer> failingAgents = cells.stream().map(cl -> cl[0]).collect(Collectors.toSet());
+        for (int c : checkIdx) {
+            for (int a = 0; a < nA; a++) {
+                if (!failingAgents.contains(a) && live(a, c) == State.PENDING) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private double contrastShare(List<Integer> checkIdx, Set<Integer> failingAgents) {

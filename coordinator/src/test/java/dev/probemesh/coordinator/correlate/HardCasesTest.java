@@ -461,6 +461,26 @@ class HardCasesTest {
     }
 
     @Test
+    void anOutageConfirmedAtOneSiteFirstSaysNothingUntilTheOthersConfirm() {
+        List<String> port443 = List.of("tcp-origin-443-v4", "tcp-origin-443-v6", "https-origin-v4",
+                "https-origin-v6");
+        LabMatrix early = LabMatrix.healthy();
+        LabMatrix later = LabMatrix.healthy();
+        for (String c : port443) {
+            early.fail("idc-1", c, "REFUSED");
+            later.fail("idc-1", c, "REFUSED");
+            for (String a : List.of("home-1", "vps-1")) {
+                early.rounds(a, c, List.of(ProbeStatus.OK, ProbeStatus.OK, ProbeStatus.FAIL), "REFUSED");
+                later.rounds(a, c, List.of(ProbeStatus.OK, ProbeStatus.FAIL, ProbeStatus.FAIL), "REFUSED");
+            }
+        }
+
+        assertThat(early.correlate().findings()).isEmpty();
+        assertThat(later.correlate().findings()).singleElement()
+                .satisfies(f -> assertThat(f.kind()).isEqualTo(FindingKind.TARGET_OUTAGE));
+    }
+
+    @Test
     void configRejectsNonsenseWithTheFieldName() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new CorrelationConfig(0, 3, 0.8, 2, 10_000, null, 2,
                 null, null)).hasMessageContaining("confirmRounds");

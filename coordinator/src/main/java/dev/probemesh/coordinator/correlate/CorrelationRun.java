@@ -1441,14 +1441,18 @@ final class CorrelationRun {
             String summary = localSummary(s, comp, target, d.cells(), !extra.isEmpty());
             String remedy = localRemedy(site, comp, target, cells, !extra.isEmpty(), proof);
             List<Evidence> ev = siteEvidence(s, d.ch().agent() >= 0 ? Integer.valueOf(d.ch().agent()) : null);
+            if (othersTurningRed(checkIdx, cells)) {
+                // other agents' cells on these checks just turned red and are not confirmed yet: an
+                // outage reaches confirmation at one site a round before the next, so say nothing
+                // until that round rather than open a local block that closes again
+                continue;
+            }
             if (contrast || proof) {
                 Set<Integer> failingAgents = cells.stream().map(cl -> cl[0]).collect(Collectors.toSet());
                 double conf = round(Math.min(0.97, (proof ? 0.8 : 0.6) + 0.35 * contrastShare(checkIdx, failingAgents)));
                 findings.add(new Finding(FindingKind.LOCAL_PATH_BLOCK, site, List.of(site), agentNames, comp,
                         ids(checkIdx), target, conf, summary, ev, remedy, null, cellKeys, maxInterval(checkIdx)));
-            } else if (!othersUnconfirmed(checkIdx, cells)) {
-                // while other agents' cells on these checks are still between two states, the next
-                // round decides (an outage confirms one site before the next): no INCONCLUSIVE blip
+            } else {
                 findings.add(inconclusive(s, comp, target, checkIdx, cellKeys, agentNames, summary, ev));
             }
         }
@@ -1505,12 +1509,16 @@ final class CorrelationRun {
         return okCount[c] > own;
     }
 
-    private boolean othersUnconfirmed(List<Integer> checkIdx, List<int[]> cells) {
+    /** Another agent's cell on these checks is unconfirmed and its newest result failed. */
+    private boolean othersTurningRed(List<Integer> checkIdx, List<int[]> cells) {
         Set<Integer> failingAgents = cells.stream().map(cl -> cl[0]).collect(Collectors.toSet());
         for (int c : checkIdx) {
             for (int a = 0; a < nA; a++) {
                 if (!failingAgents.contains(a) && live(a, c) == State.PENDING) {
-                    return true;
+                    ProbeStatus st = lastObs(a, c).status();
+                    if (st == ProbeStatus.FAIL || st == ProbeStatus.ERROR) {
+                        return true;
+                    }
                 }
             }
         }

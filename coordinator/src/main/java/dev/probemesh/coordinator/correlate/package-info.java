@@ -34,9 +34,10 @@
  * route per family, resolver, one destination), never contradicting a success at the site; most
  * failures explained first, the narrowest group on ties. A block is LOCAL_PATH_BLOCK when another
  * agent succeeds on one of its checks, or the agent's own host refused (LOCAL_FIREWALL); else
- * INCONCLUSIVE with what would decide it, unless other agents' cells on those checks are still
- * unconfirmed: then nothing is said until the next round (an outage reaches its confirmation at
- * one site a moment before the others).</li>
+ * INCONCLUSIVE with what would decide it. While another agent's cell on those checks has just
+ * turned red (newest result failed, not yet confirmed) nothing is said until the next round: an
+ * outage reaches confirmation at one site a moment before the others, and a local block that
+ * opens and closes again would be noise.</li>
  * <li>ICMP filtering next to another block at the same site is folded into it (summary and
  * remedy say so); alone it is its own LOCAL_PATH_BLOCK {layer network, protocol icmp}.</li>
  * <li>Sites with the same block sharing a label no succeeding site carries are one block

@@ -481,6 +481,31 @@ class HardCasesTest {
     }
 
     @Test
+    void anOutageSeenByOneSiteWhileAnotherTurnsRedIsNotALocalBlockYet() {
+        LabMatrix m = LabMatrix.healthy();
+        for (String c : List.of("tcp-origin-443-v4", "tcp-origin-443-v6", "https-origin-v4", "https-origin-v6")) {
+            m.fail("idc-1", c, "REFUSED");
+            m.rounds("home-1", c, List.of(ProbeStatus.OK, ProbeStatus.OK, ProbeStatus.FAIL), "REFUSED");
+            // vps-1 has not run its round yet: still green
+        }
+
+        assertThat(m.correlate().findings()).isEmpty();
+    }
+
+    @Test
+    void aNeighbourThatIsRecoveringDoesNotHoldBackALocalBlock() {
+        LabMatrix m = LabMatrix.healthy();
+        for (String c : List.of("tcp-origin-443-v4", "tcp-origin-443-v6", "https-origin-v4", "https-origin-v6",
+                "https-home-edge")) {
+            m.fail("idc-1", c, "LOCAL_FIREWALL");
+            m.rounds("home-1", c, List.of(ProbeStatus.FAIL, ProbeStatus.FAIL, ProbeStatus.OK), "TIMEOUT");
+        }
+
+        assertThat(m.correlate().findings()).singleElement()
+                .satisfies(f -> assertThat(f.kind()).isEqualTo(FindingKind.LOCAL_PATH_BLOCK));
+    }
+
+    @Test
     void configRejectsNonsenseWithTheFieldName() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new CorrelationConfig(0, 3, 0.8, 2, 10_000, null, 2,
                 null, null)).hasMessageContaining("confirmRounds");

@@ -1,0 +1,125 @@
+package dev.probemesh.coordinator;
+
+import dev.probemesh.coordinator.api.AdminServiceImpl;
+import dev.probemesh.coordinator.api.AgentServiceImpl;
+import dev.probemesh.coordinator.ingest.Ingestor;
+import dev.probemesh.coordinator.session.SessionRegistry;
+import dev.probemesh.coordinator.store.RetentionJob;
+import dev.probemesh.coordinator.store.Store;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One coordinator: store, single-writer ingest, agent sessions, correlation, and the gRPC server
+ * that agents dial and the CLI calls. {@link #close()} stops everything in reverse order.
+ */
+public final class Coordinator implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
+    /** gRPC's default inbound limit, stated: batches are capped far below it. */
+    public static final int MAX_INBOUND_MESSAGE_BYTES = 4 << 20;
+
+    /** How a coordinator is set up. */
+    public record Options(InetSocketAddress listen, Duration retention, Diagnosis.Config diagnosis) {
+    }
+
+    private final Store store;
+    private final ScheduledExecutorService scheduler;
+    private final Ingestor ingestor;
+    private final SessionRegistry sessions;
+    private final Diagnosis diagnosis;
+    private final RetentionJob retention;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final Server server;
+
+    private Coordinator(Store store, Security security, Options options, Clock clock) throws IOException {
+        this.store = store;
+        this.scheduler = Executors.newScheduledThreadPool(2, r -> {
+            Thread t = new Thread(r, "coordinator-scheduler");
+            t.setDaemon(true);
+            return t;
+        });
+        this.sessions = new SessionRegistry(store::checks);
+        this.diagnosis = new Diagnosis(store, sessions, options.diagnosis(), clock);
+        this.ingestor = new Ingestor(store, 4096, diagnosis::resultsCommitted);
+        this.retention = new RetentionJob(store, scheduler, options.retention(), clock);
+        security.onRevoke(name -> sessions.revoke(name, "agent " + name + " was revoked"));
+        AgentServiceImpl agentService = new AgentServiceImpl(security.agentAuthenticator(), sessions, store, ingestor,
+                security.renewer(), clock);
+        AdminServiceImpl adminService = new AdminServiceImpl(store, sessions, diagnosis, security.tokenAdmin(), clock);
+        NettyServerBuilder b = NettyServerBuilder.forAddress(options.listen(), security.serverCredentials())
+                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+                // Agents keep their stream alive through NAT and whitelist firewalls with pings.
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .keepAliveTime(60, TimeUnit.SECONDS)
+                .keepAliveTimeout(20, TimeUnit.SECONDS)
+                .addService(health.getHealthService());
+        var interceptors = security.interceptors();
+        b.addService(ServerInterceptors.intercept(agentService, interceptors));
+        b.addService(ServerInterceptors.intercept(adminService, interceptors));
+        security.extraServices().forEach(s -> b.addService(ServerInterceptors.intercept(s, interceptors)));
+        this.server = b.build();
+    }
+
+    /** Opens the store, starts the loops and the server. */
+    public static Coordinator start(Store store, Security security, Options options, Clock clock) throws IOException {
+        Coordinator c = new Coordinator(store, security, options, clock);
+        c.diagnosis.start(c.scheduler);
+        c.retention.start();
+        c.scheduler.scheduleWithFixedDelay(security::periodic, 1, 60, TimeUnit.MINUTES);
+        c.server.start();
+        log.info("coordinator listening on {}", c.server.getListenSockets());
+        return c;
+    }
+
+    public int port() {
+        return ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    public SessionRegistry sessions() {
+        return sessions;
+    }
+
+    public Diagnosis diagnosis() {
+        return diagnosis;
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    @Override
+    public void close() {
+        health.enterTerminalState();
+        sessions.closeAll("coordinator shutting down");
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        ingestor.close();
+        retention.close();
+        scheduler.shutdownNow();
+        store.close();
+        log.info("coordinator stopped");
+    }
+}

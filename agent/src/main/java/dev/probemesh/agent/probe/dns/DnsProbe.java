@@ -156,7 +156,9 @@ public final class DnsProbe implements Probe {
             }
             server = new InetSocketAddress(a, hp.port());
         }
-        Optional<String> denied = env.policy().denied(server.getAddress());
+        // deniedResolver, not denied: the system's own stub (127.0.0.53 from resolv.conf) must stay
+        // askable while the policy denies loopback for every other destination.
+        Optional<String> denied = env.policy().deniedResolver(server.getAddress());
         if (denied.isPresent()) {
             return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.POLICY_DENIED,
                     "resolver " + DnsTransport.hostPort(server) + " denied by policy: " + denied.get()));

@@ -376,6 +376,14 @@ public final class DnsTraceProbe implements Probe {
             if (sys.isEmpty()) {
                 return CompletableFuture.completedFuture(List.of());
             }
+            // deniedResolver, not denied: the system's own stub (127.0.0.53 from resolv.conf) stays
+            // askable while loopback is denied; the authorities found from here stay under denied().
+            Optional<String> denied = env.policy().deniedResolver(sys.get(0).getAddress());
+            if (denied.isPresent()) {
+                rootProblem = new Stopped(FailureCode.POLICY_DENIED, null, "the system resolver " + show(sys.get(0))
+                        + " (asked for the root servers) is denied by policy: " + denied.get(), ProbeStatus.ERROR);
+                return CompletableFuture.completedFuture(List.of());
+            }
             Message q = DnsTransport.newQuery(ROOT, Type.NS, true);
             queriesLeft--;
             String asked = "asked the system resolver " + show(sys.get(0)) + " for the root servers (\". NS\"): ";

@@ -2,6 +2,7 @@ package dev.probemesh.agent.probe.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.probemesh.agent.policy.AgentPolicy;
 import dev.probemesh.agent.policy.DestinationPolicy;
 import dev.probemesh.agent.probe.ProbeEnv;
 import dev.probemesh.agent.probe.ProbeResult;
@@ -19,6 +20,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -305,6 +307,38 @@ class DnsProbeTest {
         assertThat(r.failure()).isEqualTo(FailureCode.POLICY_DENIED);
         assertThat(r.detail()).contains("deny 127.0.0.0/8");
         assertThat(dns.queries()).isEmpty();
+    }
+
+    /**
+     * The agent's real policy denies loopback, yet the system resolver from resolv.conf (here the
+     * test server at 127.0.0.1, as 127.0.0.53 is on a systemd host) must stay askable; a resolver
+     * the check names itself on loopback stays denied.
+     */
+    @ParameterizedTest(name = "resolver \"{0}\" -> {1}")
+    @CsvSource({
+        "'', OK",
+        "127.0.0.2, POLICY_DENIED",
+    })
+    void asksTheSystemResolverOnLoopbackButNoOtherLoopbackResolver(String resolver, String expected) throws Exception {
+        AgentPolicy policy = AgentPolicy.parse("", Set.of(dns.address().getAddress()));
+        DnsParams.Builder params = DnsParams.newBuilder().setRecursionDesired(true);
+        if (!resolver.isEmpty()) {
+            params.setResolver(resolver + ":" + dns.port());
+        }
+        Check check = Check.newBuilder().setId("t").setKind("dns").setTarget("origin.example.test")
+                .setFamily(Family.FAMILY_IPV4).setDns(params).build();
+
+        ProbeResult r = probe(policy).run(check, System.nanoTime() + TimeUnit.SECONDS.toNanos(2))
+                .toCompletableFuture().get(5, TimeUnit.SECONDS);
+
+        if (expected.equals("OK")) {
+            assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
+            assertThat(r.attributes()).containsEntry("resolver", dns.hostPort()).containsEntry("answers", "203.0.113.10");
+        } else {
+            assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.valueOf(expected));
+            assertThat(r.detail()).contains("127.0.0.2").contains("127.0.0.0/8");
+            assertThat(dns.queries()).isEmpty();
+        }
     }
 
     @Test

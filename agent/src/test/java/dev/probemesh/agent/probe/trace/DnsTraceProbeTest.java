@@ -2,6 +2,7 @@ package dev.probemesh.agent.probe.trace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.probemesh.agent.policy.AgentPolicy;
 import dev.probemesh.agent.policy.DestinationPolicy;
 import dev.probemesh.agent.probe.ProbeEnv;
 import dev.probemesh.agent.probe.ProbeResult;
@@ -18,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -28,6 +30,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.xbill.DNS.Rcode;
 
 /**
@@ -219,6 +223,35 @@ class DnsTraceProbeTest {
         assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
         assertThat(r.attributes()).containsEntry("answers", "203.0.113.10");
         assertThat(recursive.count(".")).isEqualTo(1);
+    }
+
+    /**
+     * Under the agent's real policy (loopback denied) the system resolver is asked for the roots
+     * when resolv.conf lists it, and refused when it does not; the root servers it names are
+     * authorities, still under the plain loopback rule.
+     */
+    @ParameterizedTest(name = "system resolver listed in resolv.conf: {0}")
+    @ValueSource(booleans = {true, false})
+    void asksTheSystemResolverOnlyWhenThePolicyAllowsItAsResolver(boolean listed) throws Exception {
+        recursive.ns(".", "a.root.test").a("a.root.test", "127.0.0.1");
+        Set<InetAddress> systemResolvers = listed ? Set.of(recursive.address().getAddress()) : Set.of(ip("192.0.2.53"));
+        AgentPolicy policy = AgentPolicy.parse("", systemResolvers);
+        Check check = Check.newBuilder().setId("t").setKind("dns-trace").setTarget("home.example.test")
+                .setFamily(Family.FAMILY_IPV4).setDnsTrace(DnsTraceParams.newBuilder()).build();
+
+        ProbeResult r = probe(policy).run(check, System.nanoTime() + TimeUnit.SECONDS.toNanos(3))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertThat(r.failure()).as(r.detail()).isEqualTo(FailureCode.POLICY_DENIED);
+        assertThat(root.queries()).isEmpty();
+        if (listed) {
+            assertThat(recursive.count(".")).isEqualTo(1);
+            assertThat(r.detail()).contains("127.0.0.1").contains("127.0.0.0/8");
+        } else {
+            assertThat(recursive.queries()).isEmpty();
+            assertThat(r.status()).isEqualTo(ProbeStatus.ERROR);
+            assertThat(r.detail()).contains("system resolver " + recursive.hostPort()).contains("127.0.0.0/8");
+        }
     }
 
     @Test

@@ -141,8 +141,12 @@ proc_alive() { proc_pid "$1" >/dev/null; }
 # start NAME NAMESPACE COMMAND...: in the background, in its own session, logs to $LAB/logs.
 start_proc() {
     local name=$1 ns=$2; shift 2
-    local logf="$LAB/logs/$name.log"
-    printf '\n=== %s start: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$logf"
+    local logf="$LAB/logs/$name.log" shown=() a hide=0
+    for a in "$@"; do   # a join token is a secret: keep it out of the log
+        if ((hide)); then shown+=("<hidden>"); hide=0; else shown+=("$a"); fi
+        [[ $a == --token ]] && hide=1
+    done
+    printf '\n=== %s start: %s\n' "$(date -u +%FT%TZ)" "${shown[*]}" >>"$logf"
     ip netns exec "$ns" setsid "$@" </dev/null >>"$logf" 2>&1 9>&- &
     local pid=$!
     echo "$pid $(pid_start "$pid")" >"$(pidfile "$name")"
@@ -643,7 +647,6 @@ start_coordinator() {
         pm context add lab --coordinator "$COORDINATOR" --admin-dir "$LAB/coordinator/admin" >/dev/null
     fi
     pm context use lab >/dev/null
-    touch "$LAB/cli-context"   # down removes the context again
 }
 
 start_agent() {
@@ -791,10 +794,6 @@ teardown() {
     done
     for pid in "${pids[@]}"; do pid_running "$pid" && kill -KILL "$pid" 2>/dev/null; done
     rm -f "$LAB"/run/*.pid
-    # The CLI's copy of the lab's admin credential names a coordinator that is going away.
-    if [[ -e $LAB/cli-context && -x $PROBEMESH ]]; then
-        timeout 15 "$PROBEMESH" context remove lab >/dev/null 2>&1 9>&- || true
-    fi
     for ns in "${NAMESPACES[@]}"; do
         ns_exists "$ns" || continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do pid_running "$pid" && kill -KILL "$pid" 2>/dev/null; done

@@ -84,10 +84,11 @@ public final class Agent implements AutoCloseable {
         ProbeEnv env = new ProbeEnv(scheduler, resolver, options.policy(), options.extraTrust());
         FamilyDialer dialer = new FamilyDialer(options.policy(), capabilities::host);
         Map<CheckKind, Probe> probes = new EnumMap<>(CheckKind.class);
-        // One Netty event loop serves every TLS and HTTP probe.
+        // One Netty event loop serves every TLS and HTTP probe; they connect through the shared
+        // connector, the one that reads ICMP errors (this host's own REJECT is LOCAL_FIREWALL).
         this.netty = TlsProbe.newGroup("agent-netty");
-        probes.put(CheckKind.TLS, new TlsProbe(env, dialer, netty, clock));
-        HttpProbe http = new HttpProbe(env, dialer, netty, clock);
+        probes.put(CheckKind.TLS, new TlsProbe(env, dialer, connector, netty, clock));
+        HttpProbe http = new HttpProbe(env, dialer, connector, netty, clock);
         probes.put(CheckKind.HTTP, http);
         probes.put(CheckKind.HTTPS, http);
         probes.put(CheckKind.TCP, new TcpProbe(env, connector, dialer,

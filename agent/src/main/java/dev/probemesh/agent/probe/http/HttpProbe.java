@@ -5,6 +5,7 @@ import dev.probemesh.agent.probe.Probe;
 import dev.probemesh.agent.probe.ProbeEnv;
 import dev.probemesh.agent.probe.ProbeResult;
 import dev.probemesh.agent.probe.net.FamilyDialer;
+import dev.probemesh.agent.probe.net.TcpConnector;
 import dev.probemesh.agent.probe.tls.DialTargets;
 import dev.probemesh.agent.probe.tls.NettyDialer;
 import dev.probemesh.agent.probe.tls.TlsContexts;
@@ -66,8 +67,8 @@ import java.util.regex.PatternSyntaxException;
  * agent's destination policy. At most 64 KiB of body is read; redirects are followed (when asked)
  * up to 5 hops.
  *
- * <p>Failure codes: transport codes from SocketErrors, DNS codes from the resolver, TLS codes from
- * the handshake, then HTTP_STATUS, BODY_MISMATCH, HTTP_CDN_ORIGIN_DNS (530 + error 1016),
+ * <p>Failure codes: transport codes from the shared TcpConnector (LOCAL_FIREWALL and
+ * {@code rejected_by} included), DNS codes from the resolver, TLS codes from the handshake, then HTTP_STATUS, BODY_MISMATCH, HTTP_CDN_ORIGIN_DNS (530 + error 1016),
  * HTTP_CDN_ORIGIN_DOWN (520-526), HTTP_WAF_CHALLENGE (403/503 challenge), HTTP_RATE_LIMITED (429),
  * HTTP_PROTOCOL (no or malformed response), TIMEOUT naming the phase the deadline hit. Attributes:
  * {@code http_status}, {@code server}, {@code cf_ray}, {@code cf_error}, {@code retry_after},
@@ -84,27 +85,41 @@ public final class HttpProbe implements Probe, AutoCloseable {
     private final ProbeEnv env;
     private final EventLoopGroup group;
     private final boolean ownsGroup;
+    private final TcpConnector connector;
+    private final boolean ownsConnector;
     private final Clock clock;
     private final TlsContexts contexts;
     private final NettyDialer dialer;
 
-    /** A probe with its own single-thread event loop, shut down by {@link #close()}. */
+    /** A probe with its own single-thread event loop and TCP connector, both shut down by {@link #close()}. */
     public HttpProbe(ProbeEnv env, FamilyDialer families) {
-        this(env, families, TlsProbe.newGroup("probemesh-http"), true, Clock.systemUTC());
+        this(env, families, new TcpConnector(), true, TlsProbe.newGroup("probemesh-http"), true, Clock.systemUTC());
     }
 
-    /** A probe on a borrowed event loop group, which {@link #close()} leaves running. */
+    /** A probe on a borrowed event loop group, which {@link #close()} leaves running, with its own TCP connector. */
     public HttpProbe(ProbeEnv env, FamilyDialer families, EventLoopGroup group, Clock clock) {
-        this(env, families, group, false, clock);
+        this(env, families, new TcpConnector(), true, group, false, clock);
     }
 
-    private HttpProbe(ProbeEnv env, FamilyDialer families, EventLoopGroup group, boolean ownsGroup, Clock clock) {
+    /**
+     * A probe on a borrowed connector (the agent's shared one, which reads ICMP errors and so tells
+     * this host's own firewall apart) and a borrowed event loop group; {@link #close()} leaves both
+     * running.
+     */
+    public HttpProbe(ProbeEnv env, FamilyDialer families, TcpConnector connector, EventLoopGroup group, Clock clock) {
+        this(env, families, connector, false, group, false, clock);
+    }
+
+    private HttpProbe(ProbeEnv env, FamilyDialer families, TcpConnector connector, boolean ownsConnector,
+            EventLoopGroup group, boolean ownsGroup, Clock clock) {
         this.env = Objects.requireNonNull(env, "env");
         this.group = Objects.requireNonNull(group, "group");
         this.ownsGroup = ownsGroup;
+        this.connector = Objects.requireNonNull(connector, "connector");
+        this.ownsConnector = ownsConnector;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.contexts = new TlsContexts(env.extraTrust());
-        this.dialer = new NettyDialer(TlsProbe.template(), families);
+        this.dialer = new NettyDialer(connector, families);
     }
 
     @Override
@@ -143,6 +158,9 @@ public final class HttpProbe implements Probe, AutoCloseable {
     public void close() {
         if (ownsGroup) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        if (ownsConnector) {
+            connector.close();
         }
     }
 

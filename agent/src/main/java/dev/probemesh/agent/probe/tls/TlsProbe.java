@@ -5,23 +5,21 @@ import dev.probemesh.agent.probe.Probe;
 import dev.probemesh.agent.probe.ProbeEnv;
 import dev.probemesh.agent.probe.ProbeResult;
 import dev.probemesh.agent.probe.net.FamilyDialer;
+import dev.probemesh.agent.probe.net.TcpConnector;
 import dev.probemesh.common.check.HostPort;
 import dev.probemesh.common.failure.FailureCode;
 import dev.probemesh.common.failure.ProbeStatus;
 import dev.probemesh.proto.v1.Check;
 import dev.probemesh.proto.v1.Family;
 import dev.probemesh.proto.v1.TlsParams;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -61,40 +59,46 @@ public final class TlsProbe implements Probe, AutoCloseable {
     private final ProbeEnv env;
     private final EventLoopGroup group;
     private final boolean ownsGroup;
+    private final TcpConnector connector;
+    private final boolean ownsConnector;
     private final Clock clock;
     private final TlsContexts contexts;
     private final NettyDialer dialer;
 
-    /** A probe with its own single-thread event loop, shut down by {@link #close()}. */
+    /** A probe with its own single-thread event loop and TCP connector, both shut down by {@link #close()}. */
     public TlsProbe(ProbeEnv env, FamilyDialer families) {
-        this(env, families, newGroup("probemesh-tls"), true, Clock.systemUTC());
+        this(env, families, new TcpConnector(), true, newGroup("probemesh-tls"), true, Clock.systemUTC());
     }
 
-    /** A probe on a borrowed event loop group, which {@link #close()} leaves running. */
+    /** A probe on a borrowed event loop group, which {@link #close()} leaves running, with its own TCP connector. */
     public TlsProbe(ProbeEnv env, FamilyDialer families, EventLoopGroup group, Clock clock) {
-        this(env, families, group, false, clock);
+        this(env, families, new TcpConnector(), true, group, false, clock);
     }
 
-    private TlsProbe(ProbeEnv env, FamilyDialer families, EventLoopGroup group, boolean ownsGroup, Clock clock) {
+    /**
+     * A probe on a borrowed connector (the agent's shared one, which reads ICMP errors and so tells
+     * this host's own firewall apart) and a borrowed event loop group; {@link #close()} leaves both
+     * running.
+     */
+    public TlsProbe(ProbeEnv env, FamilyDialer families, TcpConnector connector, EventLoopGroup group, Clock clock) {
+        this(env, families, connector, false, group, false, clock);
+    }
+
+    private TlsProbe(ProbeEnv env, FamilyDialer families, TcpConnector connector, boolean ownsConnector,
+            EventLoopGroup group, boolean ownsGroup, Clock clock) {
         this.env = Objects.requireNonNull(env, "env");
         this.group = Objects.requireNonNull(group, "group");
         this.ownsGroup = ownsGroup;
+        this.connector = Objects.requireNonNull(connector, "connector");
+        this.ownsConnector = ownsConnector;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.contexts = new TlsContexts(env.extraTrust());
-        this.dialer = new NettyDialer(template(), families);
+        this.dialer = new NettyDialer(connector, families);
     }
 
     /** One event loop thread is plenty: a probe run is a few callbacks, never blocking work. */
     public static EventLoopGroup newGroup(String threadName) {
         return new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(threadName, true), NioIoHandler.newFactory());
-    }
-
-    /** The bootstrap every run clones: channel type and socket options, no handler yet. */
-    public static Bootstrap template() {
-        return new Bootstrap()
-                .channel(NioSocketChannel.class)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, false);
     }
 
     @Override
@@ -128,6 +132,9 @@ public final class TlsProbe implements Probe, AutoCloseable {
     public void close() {
         if (ownsGroup) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        if (ownsConnector) {
+            connector.close();
         }
     }
 

@@ -81,6 +81,12 @@ public final class Store implements AutoCloseable {
     private final ReentrantLock writeLock = new ReentrantLock();
     /** Next result_id counter; guarded by writeLock, persisted in every ingest transaction. */
     private long resultCounter;
+    /**
+     * (agent, check) to result_series.series_id, for every series in the database; guarded by
+     * writeLock. Only committed series are here, so a rolled-back ingest leaves no stale id.
+     */
+    private final Map<LatestKey, Long> seriesIds = new HashMap<>();
+    private long lastSeriesId;
     private final String mergeAgentSql;
     private final String mergeLatestSql;
     private final String mergeHwmSql;
@@ -157,6 +163,17 @@ public final class Store implements AutoCloseable {
                  ResultSet rs = ps.executeQuery()) {
                 resultCounter = rs.next() ? rs.getLong(1) : 0;
             }
+            try (PreparedStatement ps = writer.prepareStatement(
+                    "SELECT series_id, agent_name, check_id FROM result_series")) {
+                ps.setFetchSize(FETCH_SIZE);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long id = rs.getLong(1);
+                        seriesIds.put(new LatestKey(rs.getString(2), rs.getString(3)), id);
+                        lastSeriesId = Math.max(lastSeriesId, id);
+                    }
+                }
+            }
             writer.commit();
         } catch (SQLException e) {
             throw new StoreException("cannot open the writer connection", e);
@@ -174,9 +191,9 @@ public final class Store implements AutoCloseable {
                         + "last_seen_ms = s.last_seen_ms, clock_skew_ms = s.clock_skew_ms",
                 null);
 
-        List<Col> latestCols = List.of(new Col("agent_name", VARCHAR), new Col("check_id", VARCHAR),
+        List<Col> latestCols = List.of(new Col("series_id", BIGINT),
                 new Col("corrected_at_ms", BIGINT), new Col("result_id", BIGINT));
-        List<String> latestKeys = List.of("agent_name", "check_id");
+        List<String> latestKeys = List.of("series_id");
         // A late (replayed) result never overwrites a fresher one.
         mergeLatestSql = dialect.merge("latest_result", latestCols, latestKeys,
                 SqlDialect.setAllBut(latestCols, latestKeys), "s.corrected_at_ms > t.corrected_at_ms");
@@ -297,8 +314,8 @@ public final class Store implements AutoCloseable {
      */
     public boolean deleteAgent(String name) {
         return write("delete agent " + name, c -> {
-            try (PreparedStatement latest = c.prepareStatement(
-                    "DELETE FROM latest_result WHERE agent_name = ?");
+            try (PreparedStatement latest = c.prepareStatement("DELETE FROM latest_result "
+                    + "WHERE series_id IN (SELECT series_id FROM result_series WHERE agent_name = ?)");
                  PreparedStatement agent = c.prepareStatement(
                          "DELETE FROM agent WHERE agent_name = ?")) {
                 latest.setString(1, name);
@@ -515,6 +532,19 @@ public final class Store implements AutoCloseable {
         if (batches.isEmpty()) {
             return List.of();
         }
+        writeLock.lock();
+        try {
+            Map<LatestKey, Long> newSeries = new HashMap<>();
+            List<IngestOutcome> outcomes = ingestInTransaction(batches, newSeries);
+            seriesIds.putAll(newSeries); // committed: publish the new series ids
+            return outcomes;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private List<IngestOutcome> ingestInTransaction(List<IngestBatch> batches,
+                                                    Map<LatestKey, Long> newSeries) {
         return write("ingest", c -> {
             List<IngestOutcome> outcomes = new ArrayList<>(batches.size());
             Map<HwmKey, Long> marks = new HashMap<>();
@@ -586,13 +616,7 @@ public final class Store implements AutoCloseable {
                 }
             }
             if (!latest.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement(mergeLatestSql)) {
-                    for (Row row : latest.values()) {
-                        bindLatest(ps, row);
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                }
+                updateLatest(c, latest, newSeries);
             }
             if (toInsert > 0) {
                 saveResultCounter(c);
@@ -612,6 +636,85 @@ public final class Store implements AutoCloseable {
             }
             return outcomes;
         });
+    }
+
+    /**
+     * Points each (agent, check) series at its newest row. Known series take a conditional
+     * UPDATE (the steady state: one primary-key update each); new series get their id and row;
+     * an update that matched nothing (the latest row was purged, or a fresher one exists) falls
+     * back to the conditional MERGE.
+     */
+    private void updateLatest(Connection c, Map<LatestKey, Row> latest,
+                              Map<LatestKey, Long> newSeries) throws SQLException {
+        List<long[]> updates = new ArrayList<>(latest.size());
+        List<long[]> inserts = new ArrayList<>();
+        try (PreparedStatement insSeries = c.prepareStatement("INSERT INTO result_series "
+                + "(series_id, agent_name, check_id) VALUES (?, ?, ?)")) {
+            for (Map.Entry<LatestKey, Row> e : latest.entrySet()) {
+                Row row = e.getValue();
+                Long id = seriesIds.get(e.getKey());
+                if (id == null) {
+                    id = ++lastSeriesId;
+                    newSeries.put(e.getKey(), id);
+                    insSeries.setLong(1, id);
+                    insSeries.setString(2, e.getKey().agent());
+                    insSeries.setString(3, e.getKey().checkId());
+                    insSeries.addBatch();
+                    inserts.add(new long[] {id, row.correctedAt(), row.resultId()});
+                } else {
+                    updates.add(new long[] {id, row.correctedAt(), row.resultId()});
+                }
+            }
+            if (!inserts.isEmpty()) {
+                insSeries.executeBatch();
+            }
+        }
+        if (!inserts.isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO latest_result "
+                    + "(series_id, corrected_at_ms, result_id) VALUES (?, ?, ?)")) {
+                for (long[] v : inserts) {
+                    bindLatest(ps, v);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
+        if (updates.isEmpty()) {
+            return;
+        }
+        int[] counts;
+        try (PreparedStatement ps = c.prepareStatement("UPDATE latest_result "
+                + "SET corrected_at_ms = ?, result_id = ? WHERE series_id = ? AND corrected_at_ms < ?")) {
+            for (long[] v : updates) {
+                ps.setLong(1, v[1]);
+                ps.setLong(2, v[2]);
+                ps.setLong(3, v[0]);
+                ps.setLong(4, v[1]);
+                ps.addBatch();
+            }
+            counts = ps.executeBatch();
+        }
+        List<long[]> missed = new ArrayList<>();
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] == 0) {
+                missed.add(updates.get(i));
+            }
+        }
+        if (!missed.isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement(mergeLatestSql)) {
+                for (long[] v : missed) {
+                    bindLatest(ps, v);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
+    }
+
+    private static void bindLatest(PreparedStatement ps, long[] v) throws SQLException {
+        ps.setLong(1, v[0]);
+        ps.setLong(2, v[1]);
+        ps.setLong(3, v[2]);
     }
 
     /** The highest committed seq of (agent, incarnation); 0 when none. */
@@ -745,13 +848,6 @@ public final class Store implements AutoCloseable {
         setNullableString(ps, 17, r.sweepId());
     }
 
-    private static void bindLatest(PreparedStatement ps, Row r) throws SQLException {
-        ps.setString(1, r.agent());
-        ps.setString(2, r.checkId());
-        ps.setLong(3, r.correctedAt());
-        ps.setLong(4, r.resultId());
-    }
-
     // ---------------------------------------------------------------- reads
 
     /**
@@ -760,11 +856,12 @@ public final class Store implements AutoCloseable {
      */
     public void forEachLatest(Consumer<LatestRow> sink) {
         read("stream latest results", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT l.agent_name, l.check_id, "
+            try (PreparedStatement ps = c.prepareStatement("SELECT s.agent_name, s.check_id, "
                     + "r.check_revision, r.status, r.failure, r.detail, r.latency_us, "
                     + "r.corrected_at_ms, r.received_at_ms, r.attributes_json "
-                    + "FROM latest_result l JOIN probe_result r ON r.result_id = l.result_id "
-                    + "ORDER BY l.agent_name, l.check_id")) {
+                    + "FROM result_series s JOIN latest_result l ON l.series_id = s.series_id "
+                    + "JOIN probe_result r ON r.result_id = l.result_id "
+                    + "ORDER BY s.agent_name, s.check_id")) {
                 ps.setFetchSize(FETCH_SIZE);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

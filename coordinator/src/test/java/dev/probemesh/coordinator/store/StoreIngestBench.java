@@ -18,16 +18,20 @@ import java.util.stream.Stream;
  * main that prints {@code store_ingest_results_per_s=N}.
  *
  * <p>Arguments (all optional): agents (1000), checks per agent (200), results per batch (50),
- * batches per commit (100), total results (1,000,000).
+ * batches per commit (256, as the coordinator's ingest writer groups at most), total results
+ * (1,000,000). Run with: {@code java -cp <test-classes:classes:deps>
+ * dev.probemesh.coordinator.store.StoreIngestBench}.
  */
 public final class StoreIngestBench {
     public static void main(String[] args) throws Exception {
         int agents = arg(args, 0, 1000);
         int checks = arg(args, 1, 200);
         int perBatch = arg(args, 2, 50);
-        int batchesPerCommit = arg(args, 3, 100);
+        int batchesPerCommit = arg(args, 3, 256);
         long total = arg(args, 4, 1_000_000);
-        long warmup = Math.min(100_000, total / 10);
+        // Measure the steady state: every (agent, check) series exists (as after the first
+        // round of a running fleet) and the JIT has warmed up.
+        long warmup = Math.min(Math.max(100_000L, (long) agents * checks), total / 2);
 
         Path dir = Files.createTempDirectory("pm-store-bench");
         long[] seqs = new long[agents];

@@ -332,11 +332,11 @@ class StoreTest {
             assertThat(store.ingest("idc-1", "inc-1", List.of(ok(2, "a", T.plusSeconds(5))), T, 0)
                     .duplicates()).isEqualTo(1);
             // Ids continue after the reopen: new rows in the same minute do not collide.
-            assertThat(store.ingest("idc-1", "inc-1", List.of(ok(3, "a", T.plusSeconds(5))), T, 0)
+            assertThat(store.ingest("idc-1", "inc-1", List.of(ok(3, "a", T.plusSeconds(6))), T, 0)
                     .inserted()).isEqualTo(1);
             assertThat(store.resultsSince(T)).extracting(ResultRow::seq).containsExactly(1L, 2L, 3L);
             assertThat(latest(store)).singleElement().extracting(LatestRow::correctedAt)
-                    .isEqualTo(T.plusSeconds(5));
+                    .isEqualTo(T.plusSeconds(6));
         }
     }
 
@@ -364,6 +364,35 @@ class StoreTest {
             assertThat(store.agents()).isEmpty();
             assertThat(latest(store)).isEmpty();
             assertThat(store.countResults()).isEqualTo(1);
+
+            // An agent that comes back reappears in the matrix with its new results.
+            store.ingest("idc-1", "i", List.of(ok(2, "a", T.plusSeconds(5))), T, 0);
+            assertThat(latest(store)).singleElement().extracting(LatestRow::correctedAt)
+                    .isEqualTo(T.plusSeconds(5));
+        }
+    }
+
+    @Test
+    void migratingFromTheFirstSchemaKeepsTheMatrix() throws Exception {
+        String url = Store.h2Url(dir);
+        org.flywaydb.core.Flyway.configure().dataSource(url, "sa", "").target("1")
+                .locations("classpath:db/migration").load().migrate();
+        try (Connection c = java.sql.DriverManager.getConnection(url, "sa", "");
+             Statement st = c.createStatement()) {
+            long id = Store.firstIdOfMinute(T.toEpochMilli());
+            st.executeUpdate("INSERT INTO probe_result VALUES (" + id + ", 'idc-1', 'i', 1, 'a', 1, "
+                    + T.toEpochMilli() + ", " + T.toEpochMilli() + ", " + T.toEpochMilli()
+                    + ", 'FAIL', 'TIMEOUT', '', 2000000, '', 'ipv4', '{}', NULL)");
+            st.executeUpdate("INSERT INTO latest_result VALUES ('idc-1', 'a', " + T.toEpochMilli() + ", " + id + ")");
+            st.executeUpdate("UPDATE store_meta SET meta_value = 1 WHERE meta_key = 'result_counter'");
+        }
+        try (Store store = Store.openH2(dir)) {
+            assertThat(latest(store)).singleElement().satisfies(l -> {
+                assertThat(l.agent()).isEqualTo("idc-1");
+                assertThat(l.failure()).isEqualTo("TIMEOUT");
+            });
+            store.ingest("idc-1", "i", List.of(ok(2, "a", T.plusSeconds(5))), T, 0);
+            assertThat(latest(store)).singleElement().extracting(LatestRow::status).isEqualTo(ProbeStatus.OK);
         }
     }
 
@@ -379,6 +408,10 @@ class StoreTest {
             // The cell whose newest result was purged is gone from the matrix.
             assertThat(latest(store)).extracting(LatestRow::checkId).containsExactly("a", "b");
             assertThat(store.purgeResultsBefore(T.minus(Duration.ofMinutes(30)))).isZero();
+
+            // The purged cell comes back with its next result.
+            store.ingest("idc-1", "i", List.of(ok(6, "old", T.plusSeconds(1))), T, 0);
+            assertThat(latest(store)).extracting(LatestRow::checkId).containsExactly("a", "b", "old");
         }
     }
 

@@ -328,9 +328,14 @@ setup_host_link() {
         in_ns pm-core ip link del to-host 2>/dev/null || true
         ip link add "$HOST_IF" type veth peer name to-host netns pm-core
     fi
-    sysctl -qw "net.ipv6.conf.$HOST_IF.accept_dad=0" || true
     ip -4 addr replace "$HOST_V4/32" peer "$HOST_GW4/32" dev "$HOST_IF"
-    ip -6 addr replace "$HOST_V6/64" dev "$HOST_IF" nodad
+    # IPv6 on the host side is a convenience (the CLI needs only IPv4): best effort.
+    local host_v6=1
+    sysctl -qw "net.ipv6.conf.$HOST_IF.disable_ipv6=0" "net.ipv6.conf.$HOST_IF.accept_dad=0" >/dev/null 2>&1 || true
+    ip -6 addr replace "$HOST_V6/64" dev "$HOST_IF" nodad 2>/dev/null || {
+        host_v6=0
+        log "lab: warning: IPv6 is off on this host; the host reaches the lab over IPv4 only (the sites keep IPv6)"
+    }
     addr4 pm-core to-host "$HOST_GW4/26"
     addr6 pm-core to-host "$HOST_GW6/64"
     ip link set "$HOST_IF" up
@@ -341,10 +346,15 @@ setup_host_link() {
     local p c v4=(198.51.100.0/24)
     [[ ${PROBEMESH_LAB_HOST_ROUTES:-} == all ]] && v4+=("${SITE_NET4[@]}" 203.0.113.0/24)
     for p in "${v4[@]}"; do host_route "$p" "$HOST_GW4"; done
-    for p in "${SITE_NET6[@]}" 2001:db8:53::/64 2001:db8:113::/64; do host_route "$p" "$HOST_GW6"; done
+    if ((host_v6)); then
+        for p in "${SITE_NET6[@]}" 2001:db8:53::/64 2001:db8:113::/64; do host_route "$p" "$HOST_GW6"; done
+        host_blackhole 2001:db8::/32
+    fi
     host_blackhole 198.51.100.0/24
-    [[ ${PROBEMESH_LAB_HOST_ROUTES:-} == all ]] && { host_blackhole 192.0.2.0/24; host_blackhole 203.0.113.0/24; }
-    host_blackhole 2001:db8::/32
+    if [[ ${PROBEMESH_LAB_HOST_ROUTES:-} == all ]]; then
+        host_blackhole 192.0.2.0/24
+        host_blackhole 203.0.113.0/24
+    fi
     # The CLI must reach the coordinator whatever else the host uses.
     if c=$(host_conflict 198.51.100.2/32); then
         die "the host itself uses 198.51.100.2 ($c): the CLI could not reach the lab's coordinator"

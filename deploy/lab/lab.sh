@@ -762,6 +762,8 @@ cmd_up() {
     take_lock
     ns_exists pm-core || UP_FRESH=1
     trap up_failed EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     local t0=$SECONDS t0ns; t0ns=$(date +%s%N)
     mkdir -p "$LAB"/{run,logs,faults,edge,agents,coordinator}
     touch "$LAB/edge/waf-clients"
@@ -783,6 +785,7 @@ cmd_up() {
 
 teardown() {
     local ns pid n f
+    [[ -n $COMPILE_PID ]] && kill "$COMPILE_PID" 2>/dev/null
     # Processes we started (pidfiles), then anything still running inside a lab namespace.
     # Agents first (they may report their goodbye), then everything else, all at once.
     local pids=()

@@ -3,7 +3,6 @@ package dev.probemesh.coordinator.store;
 import static dev.probemesh.coordinator.store.SqlDialect.Type.BIGINT;
 import static dev.probemesh.coordinator.store.SqlDialect.Type.BINARY;
 import static dev.probemesh.coordinator.store.SqlDialect.Type.DOUBLE;
-import static dev.probemesh.coordinator.store.SqlDialect.Type.INTEGER;
 import static dev.probemesh.coordinator.store.SqlDialect.Type.VARCHAR;
 
 import com.google.protobuf.InvalidProtocolBufferException;

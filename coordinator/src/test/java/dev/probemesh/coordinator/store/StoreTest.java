@@ -525,6 +525,49 @@ class StoreTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void concurrentWritersAndReadersSeeConsistentCommittedData() throws Exception {
+        try (Store store = Store.openH2(dir)) {
+            int agents = 4;
+            int rounds = 50;
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(agents + 1);
+            try {
+                List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+                for (int a = 0; a < agents; a++) {
+                    String name = "agent-" + a;
+                    futures.add(pool.submit(() -> {
+                        for (int r = 0; r < rounds; r++) {
+                            long seq = r * 10L;
+                            List<ProbeResult> batch = new ArrayList<>();
+                            for (int i = 1; i <= 10; i++) {
+                                batch.add(ok(seq + i, "c" + i, T.plusSeconds(seq + i)));
+                            }
+                            assertThat(store.ingest(name, "i", batch, T, 0).ackedUpTo()).isEqualTo(seq + 10);
+                        }
+                        return null;
+                    }));
+                }
+                futures.add(pool.submit(() -> {
+                    for (int r = 0; r < rounds; r++) {
+                        List<LatestRow> cells = latest(store);
+                        assertThat(cells.size()).isLessThanOrEqualTo(agents * 10);
+                        assertThat(store.countResults()).isLessThanOrEqualTo((long) agents * rounds * 10);
+                    }
+                    return null;
+                }));
+                for (java.util.concurrent.Future<?> f : futures) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(store.countResults()).isEqualTo((long) agents * rounds * 10);
+            assertThat(latest(store)).hasSize(agents * 10)
+                    .allSatisfy(l -> assertThat(l.correctedAt()).isAfter(T.plusSeconds((rounds - 1) * 10L)));
+        }
+    }
+
+    @Test
     void retentionSettingsRejectAWindowTooShortToRollUp() {
         assertThatThrownBy(() -> new RetentionJob.Settings(Duration.ofMinutes(30), Duration.ofMinutes(5),
                 Duration.ofMinutes(10)))

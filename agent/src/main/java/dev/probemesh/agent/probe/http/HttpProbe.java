@@ -43,6 +43,7 @@ import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
@@ -190,6 +191,7 @@ public final class HttpProbe implements Probe, AutoCloseable {
         final long deadlineNanos;
         final long started = System.nanoTime();
         Future<?> deadlineTask;
+        boolean connectGraceGiven;
         // per hop
         int hop;
         URI url;
@@ -361,7 +363,14 @@ public final class HttpProbe implements Probe, AutoCloseable {
                     return;
                 }
                 if (!f.isSuccess()) {
-                    failHere(FailureCode.HTTP_PROTOCOL, "sending the request failed: " + f.cause());
+                    if (f.cause() instanceof ClosedChannelException) {
+                        // The server closed first (say, right after accepting), possibly before this run
+                        // took the channel over from the dialer: its close is the finding, not our write.
+                        failHere(FailureCode.HTTP_PROTOCOL,
+                                "connection closed by the server before any response (the request could not be sent)");
+                    } else {
+                        failHere(FailureCode.HTTP_PROTOCOL, "sending the request failed: " + f.cause());
+                    }
                     return;
                 }
                 if (phase == Phase.REQUEST) {
@@ -527,6 +536,13 @@ public final class HttpProbe implements Probe, AutoCloseable {
 
         void onDeadline() {
             if (result.isDone()) {
+                return;
+            }
+            if (phase == Phase.CONNECT && !connectGraceGiven) {
+                // The connector's verdict for the last attempt is due now and may say why (a local DROP).
+                connectGraceGiven = true;
+                deadlineTask = loop.schedule(this::onDeadline, NettyDialer.CONNECT_VERDICT_GRACE_MILLIS,
+                        TimeUnit.MILLISECONDS);
                 return;
             }
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - phaseStarted);

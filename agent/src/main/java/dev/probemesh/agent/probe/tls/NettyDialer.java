@@ -40,6 +40,13 @@ public final class NettyDialer {
         }
     }
 
+    /**
+     * How long a probe whose deadline fell in the connect phase waits for the connector's own
+     * verdict, due at that same deadline: it can tell more than "timed out" (no SYN ever left
+     * this host: LOCAL_FIREWALL for a DROP in the OUTPUT chain). Well inside the runner's grace.
+     */
+    public static final long CONNECT_VERDICT_GRACE_MILLIS = 200;
+
     private final TcpConnector connector;
     private final FamilyDialer families;
 

@@ -158,6 +158,7 @@ public final class TlsProbe implements Probe, AutoCloseable {
         Channel channel;
         FamilyDialer.Outcome<NettyDialer.Connection> dial;
         Future<?> deadlineTask;
+        boolean connectGraceGiven;
 
         Run(Check check, HostPort target, String serverName, SslContext ctx, int warnDays, long deadlineNanos) {
             this.check = check;
@@ -268,6 +269,13 @@ public final class TlsProbe implements Probe, AutoCloseable {
 
         void onDeadline() {
             if (result.isDone()) {
+                return;
+            }
+            if (phase == Phase.CONNECT && !connectGraceGiven) {
+                // The connector's verdict for the last attempt is due now and may say why (a local DROP).
+                connectGraceGiven = true;
+                deadlineTask = loop.schedule(this::onDeadline, NettyDialer.CONNECT_VERDICT_GRACE_MILLIS,
+                        TimeUnit.MILLISECONDS);
                 return;
             }
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - phaseStarted);

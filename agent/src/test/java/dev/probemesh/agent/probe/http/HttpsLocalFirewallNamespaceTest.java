@@ -28,7 +28,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * and the same with ip6tables). The kernel turns that REJECT into "Connection refused" for TCP;
  * only the ICMP error from this host's own address, read from the socket error queue, tells it is
  * LOCAL_FIREWALL and not a closed port. Rows also pin what must not change: the excepted address
- * still works, a closed port is REFUSED, and a router's reject names the router.
+ * still works, a closed port is REFUSED, and a router's reject names the router. A DROP in the
+ * same OUTPUT chain is LOCAL_FIREWALL too (no SYN retransmission left the host), a DROP at the
+ * router stays TIMEOUT.
  */
 @org.junit.jupiter.api.Timeout(180)
 class HttpsLocalFirewallNamespaceTest {
@@ -36,6 +38,8 @@ class HttpsLocalFirewallNamespaceTest {
     private static final String ALLOWED6 = "2001:db8:2::11";
     private static final int CLOSED_PORT = 7443;
     private static final int ROUTER_REJECTED_PORT = 7444;
+    private static final int LOCALLY_DROPPED_PORT = 7445;
+    private static final int ROUTER_DROPPED_PORT = 7446;
 
     private static NetnsLab lab;
     private static Path caFile;
@@ -61,6 +65,11 @@ class HttpsLocalFirewallNamespaceTest {
                 "--reject-with", "icmp-admin-prohibited");
         lab.exec(lab.router, "ip6tables", "-A", "FORWARD", "-p", "tcp", "--dport", rp, "-j", "REJECT",
                 "--reject-with", "icmp6-adm-prohibited");
+        String dp = Integer.toString(LOCALLY_DROPPED_PORT);
+        lab.exec(lab.client, "iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", dp, "-j", "DROP");
+        lab.exec(lab.client, "ip6tables", "-A", "OUTPUT", "-p", "tcp", "--dport", dp, "-j", "DROP");
+        String rdp = Integer.toString(ROUTER_DROPPED_PORT);
+        lab.exec(lab.router, "iptables", "-A", "FORWARD", "-p", "tcp", "--dport", rdp, "-j", "DROP");
         // Neighbour discovery costs ~1 s on the first IPv6 packet: pay it before the probes run.
         for (String a : List.of(NetnsLab.SERVER4, ALLOWED4, NetnsLab.SERVER6, ALLOWED6)) {
             lab.exec(lab.client, "ping", "-c1", "-W3", a);
@@ -81,7 +90,11 @@ class HttpsLocalFirewallNamespaceTest {
                 "closed-https4|https|https://" + ALLOWED4 + ":" + CLOSED_PORT + "/|ipv4|3000",
                 "closed-tls6|tls|" + a6 + ":" + CLOSED_PORT + "|ipv6|3000",
                 "adm-https4|https|https://" + ALLOWED4 + ":" + rp + "/|ipv4|3000",
-                "adm-tls6|tls|" + a6 + ":" + rp + "|ipv6|3000")));
+                "adm-tls6|tls|" + a6 + ":" + rp + "|ipv6|3000",
+                // Long enough for one SYN retransmission (initial RTO 1 s): only then is a local DROP told apart.
+                "drop-https4|https|https://" + ALLOWED4 + ":" + dp + "/|ipv4|2500",
+                "drop-tls6|tls|" + a6 + ":" + dp + "|ipv6|2500",
+                "routerdrop-https4|https|https://" + ALLOWED4 + ":" + rdp + "/|ipv4|2500")));
     }
 
     @AfterAll
@@ -115,7 +128,10 @@ class HttpsLocalFirewallNamespaceTest {
             "closed-https4, FAIL, REFUSED,          -",
             "closed-tls6,   FAIL, REFUSED,          -",
             "adm-https4,    FAIL, ADMIN_PROHIBITED, 192.0.2.254",
-            "adm-tls6,      FAIL, ADMIN_PROHIBITED, 2001:db8:1::ff"})
+            "adm-tls6,      FAIL, ADMIN_PROHIBITED, 2001:db8:1::ff",
+            "drop-https4,   FAIL, LOCAL_FIREWALL,   -",
+            "drop-tls6,     FAIL, LOCAL_FIREWALL,   -",
+            "routerdrop-https4, FAIL, TIMEOUT,      -"})
     void classifiesTheConnectOnTheRealPath(String id, String status, String failure, String rejectedBy) {
         NetnsLab.Line r = results.get(id);
         assertThat(r).as("result of " + id + " in " + results.keySet()).isNotNull();
@@ -123,7 +139,7 @@ class HttpsLocalFirewallNamespaceTest {
         assertThat(r.failure()).as(r.toString()).isEqualTo(failure == null ? "" : failure);
         assertThat(r.attributes().get("rejected_by")).as(r.toString()).isEqualTo(rejectedBy);
         if ("LOCAL_FIREWALL".equals(failure)) {
-            assertThat(r.detail()).as(r.toString()).contains("this host's firewall");
+            assertThat(r.detail()).as(r.toString()).contains("this host");
         }
     }
 

@@ -19,8 +19,8 @@ import picocli.CommandLine.Command;
  * exist so that {@code --help} lists the whole tool.
  */
 @Command(name = "probemesh", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"A multi-site network probe mesh: agents probe from every site, the coordinator tells a",
-                "target outage from a local path block and from a target policy block.", ""},
+        description = {"A multi-site network probe mesh: agents probe from every site; the coordinator tells a "
+                + "target outage from a local path block and from a target policy block.", ""},
         commandListHeading = "%nCommands:%n",
         subcommands = {Main.CoordinatorHelp.class, Main.AgentHelp.class, Main.LabHelp.class, AgentsCommand.class,
                 ChecksCommand.class, MatrixCommand.class, DiagnoseCommand.class, SweepCommand.class,
@@ -48,7 +48,12 @@ public final class Main implements Runnable {
             cmd.getErr().println("probemesh: unexpected error: " + e);
             return ExitCodes.ERROR;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 
     @Override

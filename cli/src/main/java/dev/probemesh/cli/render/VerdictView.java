@@ -84,7 +84,7 @@ public final class VerdictView {
     public static String toText(DiagnoseResponse r, boolean color) {
         StringBuilder out = new StringBuilder();
         if (r.getVerdictsCount() == 0) {
-            return "no open verdicts: every vantage point agrees the checked paths work\n";
+            return "no open verdicts (a red cell becomes a verdict once its failure is confirmed; cells refused by an agent's own policy never do)\n";
         }
         for (Verdict v : r.getVerdictsList()) {
             String where = v.getSite().isEmpty() ? "everywhere" : "site " + v.getSite();

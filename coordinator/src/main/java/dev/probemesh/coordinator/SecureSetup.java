@@ -68,6 +68,10 @@ public final class SecureSetup implements Security {
         return identity.ca().caPin();
     }
 
+    public java.security.cert.X509Certificate caCertificate() {
+        return identity.ca().caCert();
+    }
+
     public Path adminDir() {
         return identity.adminCredential().certificate().getParent();
     }

@@ -1,0 +1,133 @@
+package dev.probemesh.coordinator.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.probemesh.coordinator.session.SessionRegistry;
+import dev.probemesh.coordinator.store.AgentRow;
+import dev.probemesh.coordinator.store.Store;
+import dev.probemesh.proto.v1.AdminServiceGrpc;
+import dev.probemesh.proto.v1.ApplyChecksRequest;
+import dev.probemesh.proto.v1.Check;
+import dev.probemesh.proto.v1.DeleteCheckRequest;
+import dev.probemesh.proto.v1.DiagnoseRequest;
+import dev.probemesh.proto.v1.DiagnoseResponse;
+import dev.probemesh.proto.v1.MatrixChunk;
+import dev.probemesh.proto.v1.MatrixRequest;
+import dev.probemesh.proto.v1.TcpParams;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The admin API in-process, on a real H2 store: validation, errors, and a streamed large matrix. */
+class AdminServiceInProcessTest {
+    @TempDir
+    Path dir;
+
+    Store store;
+    Server server;
+    ManagedChannel channel;
+    AdminServiceGrpc.AdminServiceBlockingStub admin;
+
+    @BeforeEach
+    void start() throws Exception {
+        store = Store.openH2(dir);
+        SessionRegistry sessions = new SessionRegistry(store::checks);
+        VerdictSource none = new VerdictSource() {
+            @Override
+            public DiagnoseResponse diagnose(DiagnoseRequest request) {
+                return DiagnoseResponse.getDefaultInstance();
+            }
+
+            @Override
+            public Map<String, String> cellVerdicts() {
+                return Map.of();
+            }
+        };
+        String name = InProcessServerBuilder.generateName();
+        server = InProcessServerBuilder.forName(name).directExecutor()
+                .addService(new AdminServiceImpl(store, sessions, none, TokenAdmin.unavailable(), Clock.systemUTC()))
+                .build().start();
+        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        admin = AdminServiceGrpc.newBlockingStub(channel);
+    }
+
+    @AfterEach
+    void stop() {
+        channel.shutdownNow();
+        server.shutdownNow();
+        store.close();
+    }
+
+    static Check tcp(String id, String target) {
+        return Check.newBuilder().setId(id).setKind("tcp").setTarget(target).setIntervalMs(10_000)
+                .setTimeoutMs(2_000).setTcp(TcpParams.getDefaultInstance()).build();
+    }
+
+    @Test
+    void invalidChecksAreRefusedWithEveryProblemNamedAndNothingStored() {
+        assertThatThrownBy(() -> admin.applyChecks(ApplyChecksRequest.newBuilder()
+                .addChecks(tcp("ok", "203.0.113.10:443"))
+                .addChecks(tcp("no-port", "203.0.113.10"))
+                .addChecks(tcp("ok", "203.0.113.11:443"))
+                .addChecks(tcp("k", "x:1").toBuilder().setKind("gopher")).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription())
+                            .contains("checks[1] (no-port): target:")
+                            .contains("checks[2] (ok): id: duplicate id \"ok\"")
+                            .contains("unknown probe kind \"gopher\"");
+                });
+        assertThat(store.checks()).isEmpty();
+    }
+
+    @Test
+    void deletingAnUnknownCheckIsNotFound() {
+        assertThatThrownBy(() -> admin.deleteCheck(DeleteCheckRequest.newBuilder().setId("nope").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+    }
+
+    @Test
+    void tokensNeedTheCaAndSaySoInInsecureMode() {
+        assertThatThrownBy(() -> admin.createToken(dev.probemesh.proto.v1.CreateTokenRequest.newBuilder()
+                .setSite("idc").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).contains("--insecure");
+                });
+    }
+
+    @Test
+    void largeMatrixIsStreamedInChunksWithEveryCellMissingBeforeResults() {
+        List<Check> checks = IntStream.range(0, 120).mapToObj(i -> tcp("c" + i, "203.0.113.10:" + (1000 + i))).toList();
+        admin.applyChecks(ApplyChecksRequest.newBuilder().addAllChecks(checks).build());
+        for (int i = 0; i < 100; i++) {
+            store.upsertAgent(new AgentRow("a" + i, "s" + (i % 3), Map.of(), "test", new byte[0], Instant.now(),
+                    Instant.now(), 0));
+        }
+        List<MatrixChunk> chunks = new ArrayList<>();
+        admin.getMatrix(MatrixRequest.getDefaultInstance()).forEachRemaining(chunks::add);
+        assertThat(chunks.get(0).getAgentsCount()).isEqualTo(100);
+        assertThat(chunks.get(0).getChecksCount()).isEqualTo(120);
+        assertThat(chunks.size()).isGreaterThan(2);
+        long cells = chunks.stream().mapToLong(MatrixChunk::getCellsCount).sum();
+        assertThat(cells).isEqualTo(12_000);
+        assertThat(chunks.stream().flatMap(c -> c.getCellsList().stream()))
+                .allSatisfy(c -> assertThat(c.getStatus()).isEqualTo("MISSING"));
+    }
+}

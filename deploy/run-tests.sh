@@ -8,4 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "probemesh: not root: tests that need network namespaces will be skipped (CI=true makes them fail)" >&2
 fi
 cd "$ROOT"
-exec mvn -B -ntp verify "$@"
+# Build the launcher's copy first: the lab scenarios run ./probemesh, which must not rebuild the
+# jars under the test JVMs that Maven is running.
+"$ROOT/probemesh" --version
+exec mvn -B -ntp -Dstyle.color=never verify "$@"

@@ -46,6 +46,8 @@ public final class Diagnosis implements VerdictSource {
     private static final Logger log = LoggerFactory.getLogger(Diagnosis.class);
     /** Results kept per (agent, check): enough for N-of-M confirmation and recovery. */
     private static final int PER_CELL = 8;
+    /** How long after its stream ends an agent still counts as connected for correlation. */
+    static final Duration SILENCE_GRACE = Duration.ofSeconds(30);
 
     /** Correlation settings, the window length and how often correlation runs. */
     public record Config(CorrelationConfig correlation, Duration window, Duration tick) {
@@ -124,14 +126,27 @@ public final class Diagnosis implements VerdictSource {
         }
     }
 
+    /**
+     * Keeps each cell's results in time order: a replayed (late) result lands where it belongs,
+     * so it never poses as the newest and cannot reopen what newer results closed.
+     */
     private void add(Observation o) {
         Deque<Observation> cell = window.computeIfAbsent(o.agent() + "|" + o.checkId(), k -> new ArrayDeque<>());
-        for (Observation existing : cell) {
-            if (existing.at().equals(o.at())) {
+        if (cell.isEmpty() || !o.at().isBefore(cell.peekLast().at())) {
+            if (!cell.isEmpty() && cell.peekLast().at().equals(o.at())) {
                 return; // a replayed result already in the window
             }
+            cell.addLast(o);
+        } else {
+            List<Observation> sorted = new ArrayList<>(cell);
+            if (sorted.stream().anyMatch(x -> x.at().equals(o.at()))) {
+                return;
+            }
+            sorted.add(o);
+            sorted.sort(Comparator.comparing(Observation::at));
+            cell.clear();
+            cell.addAll(sorted);
         }
-        cell.addLast(o);
         while (cell.size() > PER_CELL) {
             cell.removeFirst();
         }
@@ -162,7 +177,9 @@ public final class Diagnosis implements VerdictSource {
         for (AgentRow a : store.agents()) {
             var live = sessions.get(a.name()).filter(s -> s.isOpen());
             Capabilities caps = live.map(s -> s.capabilities()).orElseGet(() -> parseCaps(a.capabilities()));
-            agents.add(new AgentView(a.name(), a.site(), a.labels(), live.isPresent(),
+            // A stream that dropped a moment ago (agent or coordinator restart) is not silence yet.
+            boolean recentlySeen = a.lastSeen() != null && a.lastSeen().isAfter(now.minus(SILENCE_GRACE));
+            agents.add(new AgentView(a.name(), a.site(), a.labels(), live.isPresent() || recentlySeen,
                     live.map(s -> s.lastSeen()).orElse(a.lastSeen()), caps.getIpv6(), caps.getIcmp()));
         }
         List<CheckView> checks = store.checks().stream().map(CheckView::from).toList();

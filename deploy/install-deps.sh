@@ -2,7 +2,7 @@
 # Installs what probemesh needs to build, test and run its lab on Debian 12, from nothing.
 # Idempotent: installs only what is missing. Needs root for apt; without root it says what is missing.
 set -euo pipefail
-PKGS=(openjdk-17-jdk-headless maven iptables iproute2 unbound nsd iputils-ping dnsutils nginx-light jq curl openssl procps util-linux)
+PKGS=(openjdk-17-jdk-headless maven iptables iproute2 unbound nsd iputils-ping dnsutils jq curl openssl procps util-linux coreutils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,8 +12,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Drives the lab the way a user does: {@code ./probemesh lab ...} for the lab itself, and the CLI's
@@ -87,6 +91,19 @@ final class LabDriver {
         cmd.addAll(List.of(args));
         Path out = logDir.resolve(String.format("lab-%03d-%s.log", labRuns.incrementAndGet(), String.join("-", args)));
         return run(cmd, out, null, timeout);
+    }
+
+    /**
+     * The faults lab.sh has marked active ({@code $LAB/faults/NAME}, {@code NAME@SITE} for a
+     * site's fault): a scenario whose fault vanished was healed, or the lab rebuilt, by someone else.
+     */
+    Set<String> activeFaults() {
+        Path dir = Path.of(Objects.requireNonNullElse(System.getenv("PROBEMESH_LAB_DIR"), "/tmp/probemesh-lab"), "faults");
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+        } catch (IOException e) {
+            return Set.of();
+        }
     }
 
     /** {@code lab status} output (for failure messages); never throws. */

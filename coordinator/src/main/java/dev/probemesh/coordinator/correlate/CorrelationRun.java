@@ -97,6 +97,13 @@ final class CorrelationRun {
     private static final Set<FailureCode> RESOLUTION_FAILURE = Set.of(FailureCode.DNS_SERVFAIL,
             FailureCode.DNS_TIMEOUT, FailureCode.DNS_AUTHORITY_UNREACHABLE, FailureCode.HTTP_CDN_ORIGIN_DNS);
 
+    /**
+     * Rounds a global verdict may be held back past confirmation while what would decide it (a
+     * trace of the name, the origin behind an edge) is still turning: bounded, then it is decided
+     * with what is there.
+     */
+    static final int ONSET_HOLD_ROUNDS = 2;
+
     /** Rows of evidence per finding, at most. */
     static final int MAX_EVIDENCE = 200;
 
@@ -116,6 +123,8 @@ final class CorrelationRun {
     private final int nA;
     private final int nC;
 
+    /** Results kept per cell, newest first: confirmRounds, plus enough to measure a hold. */
+    private int depth;
     private Observation[] recent;
     private long[] recentMs;
     private int[] recentCount;
@@ -209,6 +218,7 @@ final class CorrelationRun {
 
     private void buildCells() {
         int n = cfg.confirmRounds();
+        depth = n + ONSET_HOLD_ROUNDS;
         Map<String, Integer> agentIdx = new HashMap<>(nA * 2);
         for (int a = 0; a < nA; a++) {
             agentIdx.put(agents.get(a).name(), a);
@@ -219,8 +229,8 @@ final class CorrelationRun {
         }
         // flat arrays, n slots per cell, newest first: a fleet window is ~10^6 observations, so the
         // loop below touches each observation once and never the older ones again
-        recent = new Observation[nA * nC * n];
-        recentMs = new long[nA * nC * n];
+        recent = new Observation[nA * nC * depth];
+        recentMs = new long[nA * nC * depth];
         recentCount = new int[nA * nC];
         long fromMs = Long.MAX_VALUE;
         long toMs = Long.MIN_VALUE;
@@ -264,23 +274,23 @@ final class CorrelationRun {
                 windowTo = at;
             }
             int i = a * nC + ci;
-            int base = i * n;
+            int base = i * depth;
             int cnt = recentCount[i];
             int pos = cnt;
             while (pos > 0 && (ms > recentMs[base + pos - 1] || (ms == recentMs[base + pos - 1]
                     && NEWEST_FIRST.compare(o, recent[base + pos - 1]) < 0))) {
                 pos--;
             }
-            if (pos >= n) {
+            if (pos >= depth) {
                 continue;
             }
-            for (int k = Math.min(cnt, n - 1); k > pos; k--) {
+            for (int k = Math.min(cnt, depth - 1); k > pos; k--) {
                 recent[base + k] = recent[base + k - 1];
                 recentMs[base + k] = recentMs[base + k - 1];
             }
             recent[base + pos] = o;
             recentMs[base + pos] = ms;
-            recentCount[i] = Math.min(cnt + 1, n);
+            recentCount[i] = Math.min(cnt + 1, depth);
         }
         state = new State[nA * nC];
         code = new FailureCode[nA * nC];
@@ -302,7 +312,7 @@ final class CorrelationRun {
             if (cnt == 0) {
                 continue;
             }
-            int base = i * n;
+            int base = i * depth;
             if (nowMs - recentMs[base] > staleMs[i % nC]) {
                 state[i] = State.STALE;
                 continue;
@@ -424,7 +434,7 @@ final class CorrelationRun {
 
     private Observation lastObs(int a, int c) {
         int i = a * nC + c;
-        return recentCount[i] == 0 ? null : recent[i * cfg.confirmRounds()];
+        return recentCount[i] == 0 ? null : recent[i * depth];
     }
 
     private void buildAliases() {
@@ -611,6 +621,11 @@ final class CorrelationRun {
             if (taken.contains(c)) {
                 continue;
             }
+            if (awaitsTrace(c, provenIndependent)) {
+                // said next round, by the trace: its cells are nobody's yet, not a local block either
+                claimFailing(List.of(c), false);
+                continue;
+            }
             CheckView cv = checks.get(c);
             String host = cv.origin() != null ? cv.origin() : cv.target();
             endpoints.computeIfAbsent(aliases.find(host), h -> new ArrayList<>()).add(c);
@@ -626,11 +641,139 @@ final class CorrelationRun {
             for (String o : orphans) {
                 endpoints.get(real.get(0)).addAll(endpoints.remove(o));
             }
+        } else if (real.isEmpty() && !orphans.isEmpty()) {
+            // the edge says its origin is down, and the edge's probe is the quicker to confirm: while
+            // other checks are turning red the origin's own outage is a round away; wait for it
+            // rather than open an outage of the edge's name that the origin's would replace
+            Set<Integer> orphanChecks = new TreeSet<>();
+            orphans.forEach(o -> orphanChecks.addAll(endpoints.get(o)));
+            boolean spent = orphanChecks.stream().anyMatch(this::holdSpent);
+            if (!spent && anyTurningRed(orphanChecks)) {
+                for (String o : orphans) {
+                    claimFailing(endpoints.remove(o), false);
+                }
+            }
         }
         for (var e : endpoints.entrySet()) {
             List<Integer> members = new ArrayList<>(new TreeSet<>(e.getValue()));
             addOutageFinding(members);
         }
+    }
+
+    // ---------------------------------------------------------------- outage onset
+
+    private static boolean failed(ProbeStatus st) {
+        return st == ProbeStatus.FAIL || st == ProbeStatus.ERROR;
+    }
+
+    /** Failed results in a row, newest first, as far as the kept history shows. */
+    private int failStreak(int a, int c) {
+        int i = a * nC + c;
+        int k = 0;
+        while (k < recentCount[i] && failed(recent[i * depth + k].status())) {
+            k++;
+        }
+        return k;
+    }
+
+    /** When a confirmed-failing check began failing: the oldest result of its earliest streak. */
+    private Instant onset(int c) {
+        Instant first = null;
+        for (int a = 0; a < nA; a++) {
+            int k = live(a, c) == State.FAIL ? failStreak(a, c) : 0;
+            if (k > 0) {
+                Instant at = recent[(a * nC + c) * depth + k - 1].at();
+                first = first == null || at.isBefore(first) ? at : first;
+            }
+        }
+        return first;
+    }
+
+    /** Some cell of the check has failed for confirmRounds + ONSET_HOLD_ROUNDS results: no more waiting. */
+    private boolean holdSpent(int c) {
+        for (int a = 0; a < nA; a++) {
+            if (live(a, c) == State.FAIL && failStreak(a, c) >= depth) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A live cell's newest result failed but is not confirmed yet (it is turning red). */
+    private boolean turningRed(int a, int c) {
+        Observation o = lastObs(a, c);
+        return live(a, c) == State.PENDING && o != null && failed(o.status());
+    }
+
+    private boolean anyTurningRed(Set<Integer> except) {
+        for (int c = 0; c < nC; c++) {
+            if (except.contains(c)) {
+                continue;
+            }
+            for (int a = 0; a < nA; a++) {
+                if (turningRed(a, c)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A name failing to resolve everywhere waits (at most ONSET_HOLD_ROUNDS) while a trace could
+     * still decide what it is: a trace covering the name (its target, or a name of its chain)
+     * whose failure is not confirmed yet, and any trace that has not run since the name began
+     * failing or is turning red, unless it proved the name independent (a zone it proves down
+     * takes the name by presumption). A trace waits for each
+     * authority server to time out, so it confirms a round after the resolver's SERVFAIL: without
+     * this an outage of the name opens, and the zone's outage opens next to it a round later.
+     */
+    private boolean awaitsTrace(int c, Set<String> provenIndependent) {
+        CheckView cv = checks.get(c);
+        FailureCode dom = dominantCode(c);
+        String name = resolvedName(c, dom);
+        if (cv.kind().equals("dns-trace") || name == null || !RESOLUTION_FAILURE.contains(dom) || holdSpent(c)) {
+            return false;
+        }
+        Instant onset = onset(c);
+        for (int t = 0; t < nC; t++) {
+            CheckView tv = checks.get(t);
+            if (!tv.kind().equals("dns-trace") || t == c) {
+                continue;
+            }
+            boolean covers = covers(t, name);
+            if (!covers && provenIndependent.contains(name)) {
+                continue;
+            }
+            for (int a = 0; a < nA; a++) {
+                Observation o = live(a, t) == null || live(a, t) == State.EXCLUDED ? null : lastObs(a, t);
+                if (o == null) {
+                    continue;
+                }
+                if (turningRed(a, t) || (onset != null && o.at().isBefore(onset))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The trace's target is the name, or a kept result's chain lists it. */
+    private boolean covers(int t, String name) {
+        if (stripDot(checks.get(t).target()).equalsIgnoreCase(name)) {
+            return true;
+        }
+        for (int a = 0; a < nA; a++) {
+            int i = a * nC + t;
+            for (int k = 0; k < recentCount[i]; k++) {
+                String chain = recent[i * depth + k].attr("chain");
+                if (chain != null && Arrays.stream(chain.split(","))
+                        .anyMatch(n -> stripDot(n.trim()).equalsIgnoreCase(name))) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Names a successful trace resolved end to end: they cannot depend on a zone that is down. */
@@ -1060,7 +1203,7 @@ final class CorrelationRun {
                     }
                 }
             }
-            if (failing.isEmpty()) {
+            if (failing.isEmpty() || siteStillTurning(s, failing)) {
                 continue;
             }
             List<Chosen> chosen = new ArrayList<>();
@@ -1507,6 +1650,28 @@ final class CorrelationRun {
             }
         }
         return okCount[c] > own;
+    }
+
+    /**
+     * The site's block is still unfolding: all of its failures are young (within
+     * ONSET_HOLD_ROUNDS of confirmation) and another of its cells is turning red. Probes of one
+     * round confirm at different ticks; covering the half-confirmed picture opens a narrower block
+     * (ICMP alone, one resolver family) that the full picture replaces a moment later.
+     */
+    private boolean siteStillTurning(int s, List<int[]> failing) {
+        for (int[] cell : failing) {
+            if (failStreak(cell[0], cell[1]) >= depth) {
+                return false;
+            }
+        }
+        for (int a : siteAgents[s]) {
+            for (int c = 0; c < nC; c++) {
+                if (turningRed(a, c)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Another agent's cell on these checks is unconfirmed and its newest result failed. */

@@ -29,6 +29,12 @@ import java.util.TreeMap;
  * <li>A verdict closes only after its finding has been absent for {@code closeAfter} (default 2
  * rounds of its checks); a finding back within {@code reopenHold} of closing reopens the same
  * verdict (same id and openedAt).</li>
+ * <li>No two open verdicts explain the same red cell. A verdict whose finding is absent while a
+ * present finding explains one of its cells (the picture widened: the zone's authority behind a
+ * name, the origin behind an edge) is superseded: it closes at once, its summary naming the
+ * verdict that took over. Conversely a finding whose cells all belong to a wider open verdict
+ * that is absent this round (a flap back to the narrower view) opens nothing: the wider verdict
+ * keeps explaining them until it closes.</li>
  * </ul>
  */
 public final class VerdictTracker {
@@ -88,9 +94,29 @@ public final class VerdictTracker {
                 }
             }
         }
+        // findings that continue an open verdict first, so absorption below sees this round's owners
+        Map<Finding, Entry> owner = new LinkedHashMap<>(exact);
         for (Finding f : r.findings()) {
+            if (!owner.containsKey(f)) {
+                Entry e = findSimilarOpen(f, matched);
+                if (e != null) {
+                    owner.put(f, e);
+                    matched.add(e.verdict.id());
+                }
+            }
+        }
+        List<Finding> rest = new ArrayList<>();
+        for (Finding f : r.findings()) {
+            if (!owner.containsKey(f) && absorbedByWiderOpen(f, matched) == null) {
+                rest.add(f);
+            }
+        }
+        for (Finding f : r.findings()) {
+            if (!owner.containsKey(f) && !rest.contains(f)) {
+                continue;
+            }
             String key = f.key();
-            Entry e = exact.containsKey(f) ? exact.get(f) : findSimilarOpen(f, matched);
+            Entry e = owner.get(f);
             if (e == null) {
                 e = findClosed(f, key, now);
                 if (e != null) {
@@ -115,6 +141,8 @@ public final class VerdictTracker {
             e.lastPresent = now;
             e.intervalMs = f.intervalMs();
         }
+        List<Verdict> present = open.values().stream().map(x -> x.verdict)
+                .filter(v -> matched.contains(v.id())).toList();
         for (var it = open.entrySet().iterator(); it.hasNext(); ) {
             Entry e = it.next().getValue();
             if (matched.contains(e.verdict.id())) {
@@ -124,10 +152,13 @@ public final class VerdictTracker {
                 e.lastPresent = now;
             }
             Duration absent = Duration.between(e.lastPresent, now);
-            if (absent.compareTo(cfg.closeAfterFor(e.intervalMs)) >= 0) {
+            List<String> by = present.stream().filter(p -> explainsPartOf(p, e.verdict)).map(Verdict::id).toList();
+            if (!by.isEmpty() || absent.compareTo(cfg.closeAfterFor(e.intervalMs)) >= 0) {
                 Verdict v = e.verdict;
+                String summary = by.isEmpty() ? v.summary()
+                        : (v.summary() == null ? "" : v.summary() + "; ") + "superseded by " + String.join(", ", by);
                 e.verdict = new Verdict(v.id(), v.kind(), Verdict.State.CLOSED, v.openedAt(), now, v.site(), v.sites(),
-                        v.agents(), v.component(), v.checks(), v.confidence(), v.summary(), v.evidence(), v.remedy(),
+                        v.agents(), v.component(), v.checks(), v.confidence(), summary, v.evidence(), v.remedy(),
                         v.target(), v.undecided(), v.cells());
                 it.remove();
                 closed.put(v.id(), e);
@@ -161,6 +192,35 @@ public final class VerdictTracker {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether verdict {@code p} (present this round) explains red cells of {@code v}. A restored
+     * verdict carries no cells: then {@code p} must cover all of its checks at all of its sites.
+     */
+    private static boolean explainsPartOf(Verdict p, Verdict v) {
+        if (!v.cells().isEmpty()) {
+            return !p.cells().isEmpty() && v.cells().stream().anyMatch(Set.copyOf(p.cells())::contains);
+        }
+        return !v.checks().isEmpty() && p.checks().containsAll(v.checks()) && p.sites().containsAll(v.sites());
+    }
+
+    /**
+     * An open verdict, absent this round, that already explains every cell of {@code f} and more:
+     * {@code f} is the narrower view of a problem that verdict owns.
+     */
+    private Entry absorbedByWiderOpen(Finding f, Set<String> matched) {
+        if (f.cells().isEmpty()) {
+            return null;
+        }
+        for (Entry e : open.values()) {
+            Verdict v = e.verdict;
+            if (!matched.contains(v.id()) && v.cells().size() > f.cells().size()
+                    && v.cells().containsAll(f.cells())) {
+                return e;
+            }
+        }
+        return null;
     }
 
     private Entry findSimilarOpen(Finding f, Set<String> matched) {

@@ -10,8 +10,9 @@
  * List<Verdict> changed = tracker.update(r, now);            // store + notify these
  * tracker.open(); tracker.recentlyClosed(since); tracker.cellVerdicts();
  * }</pre>
- * The window should hold, per (agent, check), at least the last {@code confirmRounds} results
- * (more is fine; the cost is linear in the window's size). Observation times are
+ * The window should hold, per (agent, check), at least the last {@code confirmRounds} + 2 results
+ * (fewer still works, but onset holds are then bounded only by the other checks settling; more is
+ * fine; the cost is linear in the window's size). Observation times are
  * coordinator-corrected. Copy {@code ProbeResult.address} into attribute {@code address} and the
  * family actually used into {@code family}: they link a name to its addresses and let family-any
  * checks be attributed to a family.
@@ -38,6 +39,14 @@
  * turned red (newest result failed, not yet confirmed) nothing is said until the next round: an
  * outage reaches confirmation at one site a moment before the others, and a local block that
  * opens and closes again would be noise.</li>
+ * <li>Onset: checks of one incident confirm a tick or a round apart. A name failing to resolve
+ * everywhere waits while a trace could still decide it (a trace of the name not confirmed yet or
+ * not run since the failure began, any trace turning red); an edge's "origin down" waits while
+ * the origin's own checks turn red; a site's local cover waits while more of its cells turn red.
+ * Each wait ends at most 2 rounds after confirmation, then the run decides with what is there.</li>
+ * <li>The tracker never keeps two open verdicts over one red cell: a verdict whose cells a present
+ * finding explains is closed at once ("superseded by v-..."), and a finding inside a wider open
+ * verdict opens nothing.</li>
  * <li>ICMP filtering next to another block at the same site is folded into it (summary and
  * remedy say so); alone it is its own LOCAL_PATH_BLOCK {layer network, protocol icmp}.</li>
  * <li>Sites with the same block sharing a label no succeeding site carries are one block

@@ -72,55 +72,14 @@ public final class DnsAnswers {
             return a.getAddress().getHostAddress();
         }
         if (r instanceof AAAARecord a) {
-            return ipv6(a.getAddress().getAddress());
+            return Addresses.text(a.getAddress());
         }
         return r.rdataToString();
     }
 
     /** An address in RFC 5952 text form (the longest run of zero groups, if 2+, becomes "::"). */
     public static String address(java.net.InetAddress a) {
-        byte[] b = a.getAddress();
-        return b.length == 16 ? ipv6(b) : a.getHostAddress();
-    }
-
-    private static String ipv6(byte[] b) {
-        int[] g = new int[8];
-        for (int i = 0; i < 8; i++) {
-            g[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
-        }
-        int bestStart = -1;
-        int bestLen = 0;
-        for (int i = 0; i < 8; ) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        if (bestLen < 2) {
-            bestStart = -1;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
+        return Addresses.text(a);
     }
 
     /** A name without its trailing dot, as attributes and details show it ("." stays "."). */

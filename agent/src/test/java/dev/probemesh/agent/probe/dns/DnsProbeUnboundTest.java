@@ -24,7 +24,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +52,7 @@ class DnsProbeUnboundTest {
     static void startUnbound() throws Exception {
         boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
         if (!ci) {
-            Assumptions.assumeTrue(Files.isExecutable(UNBOUND), "unbound is not installed (apt-get install unbound)");
+            dev.probemesh.testing.RootLab.requireThat(Files.isExecutable(UNBOUND), "unbound is not installed (apt-get install unbound)");
         }
         scheduler = Executors.newSingleThreadScheduledExecutor();
         callbacks = Executors.newFixedThreadPool(2);

@@ -22,7 +22,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -58,7 +57,7 @@ class IcmpProbeLoopbackTest {
 
     @Test
     void reportsOkWithRoundTripsWhenLoopbackAnswers() {
-        Assumptions.assumeTrue(host.icmp(), "no working ping on this machine");
+        dev.probemesh.testing.RootLab.requireThat(host.icmp(), "no working ping on this machine (apt-get install iputils-ping)");
         ProbeResult r = run(probe(DestinationPolicy.allowAll(), host.pingBinary(), 4), "127.0.0.1").join();
         assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
         assertThat(r.address()).isEqualTo("127.0.0.1");
@@ -68,7 +67,7 @@ class IcmpProbeLoopbackTest {
 
     @Test
     void queuesBeyondTheConcurrencyBoundInsteadOfFailing() {
-        Assumptions.assumeTrue(host.icmp(), "no working ping on this machine");
+        dev.probemesh.testing.RootLab.requireThat(host.icmp(), "no working ping on this machine (apt-get install iputils-ping)");
         IcmpProbe p = probe(DestinationPolicy.allowAll(), host.pingBinary(), 1);
         List<CompletableFuture<ProbeResult>> runs = List.of(run(p, "127.0.0.1"), run(p, "127.0.0.2"), run(p, "127.0.0.3"));
         for (CompletableFuture<ProbeResult> r : runs) {

@@ -1,0 +1,32 @@
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+
+/**
+ * The benchmark's TCP target: accepts on 127.0.0.1:PORT and closes every connection at once, so
+ * a connect probe measures the probe, not the server. Run: {@code java bench/TcpSink.java PORT}.
+ * Stops when killed (bench/run's trap does that).
+ */
+public final class TcpSink {
+    public static void main(String[] args) throws IOException {
+        int port = Integer.parseInt(args[0]);
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            // A deep backlog: hundreds of probes connect at once.
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 4096);
+            System.out.println("tcp sink listening on 127.0.0.1:" + port);
+            while (true) {
+                SocketChannel c = server.accept();
+                try {
+                    // RST rather than FIN/TIME_WAIT on this side: no port exhaustion over a long run.
+                    c.setOption(StandardSocketOptions.SO_LINGER, 0);
+                } finally {
+                    c.close();
+                }
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ import dev.probemesh.coordinator.ingest.Ingestor;
 import dev.probemesh.coordinator.session.SessionRegistry;
 import dev.probemesh.coordinator.store.RetentionJob;
 import dev.probemesh.coordinator.store.Store;
+import dev.probemesh.coordinator.sweep.Sweeps;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -38,6 +39,7 @@ public final class Coordinator implements AutoCloseable {
     private final Ingestor ingestor;
     private final SessionRegistry sessions;
     private final Diagnosis diagnosis;
+    private final Sweeps sweeps;
     private final RetentionJob retention;
     private final HealthStatusManager health = new HealthStatusManager();
     private final Server server;
@@ -51,12 +53,22 @@ public final class Coordinator implements AutoCloseable {
         });
         this.sessions = new SessionRegistry(store::checks);
         this.diagnosis = new Diagnosis(store, sessions, options.diagnosis(), clock);
-        this.ingestor = new Ingestor(store, 4096, diagnosis::resultsCommitted);
+        this.sweeps = new Sweeps(store, sessions, clock, scheduler);
+        // The after-commit hook fans out: correlation and sweeps each see every committed batch,
+        // and one failing does not starve the other.
+        this.ingestor = new Ingestor(store, 4096, batches -> {
+            try {
+                diagnosis.resultsCommitted(batches);
+            } finally {
+                sweeps.resultsCommitted(batches);
+            }
+        });
         this.retention = new RetentionJob(store, scheduler, options.retention(), clock);
         security.onRevoke(name -> sessions.revoke(name, "agent " + name + " was revoked"));
         AgentServiceImpl agentService = new AgentServiceImpl(security.agentAuthenticator(), sessions, store, ingestor,
                 security.renewer(), clock);
-        AdminServiceImpl adminService = new AdminServiceImpl(store, sessions, diagnosis, security.tokenAdmin(), clock);
+        AdminServiceImpl adminService = new AdminServiceImpl(store, sessions, diagnosis, security.tokenAdmin(), sweeps,
+                clock);
         NettyServerBuilder b = NettyServerBuilder.forAddress(options.listen(), security.serverCredentials())
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 // Agents keep their stream alive through NAT and whitelist firewalls with pings.
@@ -97,6 +109,10 @@ public final class Coordinator implements AutoCloseable {
 
     public Diagnosis diagnosis() {
         return diagnosis;
+    }
+
+    public Sweeps sweeps() {
+        return sweeps;
     }
 
     public void awaitTermination() throws InterruptedException {

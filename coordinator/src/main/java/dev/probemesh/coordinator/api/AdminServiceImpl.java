@@ -8,6 +8,7 @@ import dev.probemesh.coordinator.store.AgentRow;
 import dev.probemesh.coordinator.store.ApplyOutcome;
 import dev.probemesh.coordinator.store.LatestRow;
 import dev.probemesh.coordinator.store.Store;
+import dev.probemesh.coordinator.sweep.Sweeps;
 import dev.probemesh.proto.v1.AdminServiceGrpc;
 import dev.probemesh.proto.v1.AgentInfo;
 import dev.probemesh.proto.v1.ApplyChecksRequest;
@@ -33,6 +34,11 @@ import dev.probemesh.proto.v1.RevokeAgentRequest;
 import dev.probemesh.proto.v1.RevokeAgentResponse;
 import dev.probemesh.proto.v1.RevokeTokenRequest;
 import dev.probemesh.proto.v1.RevokeTokenResponse;
+import dev.probemesh.proto.v1.ListSweepsRequest;
+import dev.probemesh.proto.v1.ListSweepsResponse;
+import dev.probemesh.proto.v1.StartSweepRequest;
+import dev.probemesh.proto.v1.SweepStatus;
+import dev.probemesh.proto.v1.WatchSweepRequest;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
@@ -57,10 +63,12 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     private final SessionRegistry sessions;
     private final VerdictSource verdicts;
     private final TokenAdmin tokens;
+    private final Sweeps sweeps;
     private final Clock clock;
 
     public AdminServiceImpl(Store store, SessionRegistry sessions, VerdictSource verdicts, TokenAdmin tokens,
-            Clock clock) {
+            Sweeps sweeps, Clock clock) {
+        this.sweeps = sweeps;
         this.store = store;
         this.sessions = sessions;
         this.verdicts = verdicts;
@@ -241,6 +249,28 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
             sessions.revoke(request.getName(), "agent " + request.getName() + " was revoked by an administrator");
             return RevokeAgentResponse.newBuilder().setRevoked(true).build();
         });
+    }
+
+    @Override
+    public void startSweep(StartSweepRequest request, StreamObserver<SweepStatus> out) {
+        unary(out, () -> sweeps.start(request));
+    }
+
+    @Override
+    public void watchSweep(WatchSweepRequest request, StreamObserver<SweepStatus> out) {
+        try {
+            sweeps.watch(request.getId(), out);
+        } catch (StatusException e) {
+            out.onError(e);
+        } catch (RuntimeException e) {
+            log.error("watch sweep failed", e);
+            out.onError(Status.INTERNAL.withDescription("watch failed: " + e.getMessage()).asRuntimeException());
+        }
+    }
+
+    @Override
+    public void listSweeps(ListSweepsRequest request, StreamObserver<ListSweepsResponse> out) {
+        unary(out, () -> ListSweepsResponse.newBuilder().addAllSweeps(sweeps.list()).build());
     }
 
     @FunctionalInterface

@@ -42,6 +42,7 @@ class AdminServiceInProcessTest {
     Server server;
     ManagedChannel channel;
     AdminServiceGrpc.AdminServiceBlockingStub admin;
+    java.util.concurrent.ScheduledExecutorService scheduler;
 
     @BeforeEach
     void start() throws Exception {
@@ -58,9 +59,12 @@ class AdminServiceInProcessTest {
                 return Map.of();
             }
         };
+        scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).directExecutor()
-                .addService(new AdminServiceImpl(store, sessions, none, TokenAdmin.unavailable(), Clock.systemUTC()))
+                .addService(new AdminServiceImpl(store, sessions, none, TokenAdmin.unavailable(),
+                        new dev.probemesh.coordinator.sweep.Sweeps(store, sessions, Clock.systemUTC(), scheduler),
+                        Clock.systemUTC()))
                 .build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         admin = AdminServiceGrpc.newBlockingStub(channel);
@@ -70,6 +74,7 @@ class AdminServiceInProcessTest {
     void stop() {
         channel.shutdownNow();
         server.shutdownNow();
+        scheduler.shutdownNow();
         store.close();
     }
 

@@ -1,0 +1,370 @@
+package dev.probemesh.coordinator.sweep;
+
+import dev.probemesh.common.check.CheckSpecException;
+import dev.probemesh.common.check.CheckValidator;
+import dev.probemesh.common.check.Selectors;
+import dev.probemesh.coordinator.session.Session;
+import dev.probemesh.coordinator.session.SessionRegistry;
+import dev.probemesh.coordinator.store.AgentRow;
+import dev.probemesh.coordinator.store.IngestBatch;
+import dev.probemesh.coordinator.store.Store;
+import dev.probemesh.proto.v1.Check;
+import dev.probemesh.proto.v1.CoordinatorMessage;
+import dev.probemesh.proto.v1.MatrixCell;
+import dev.probemesh.proto.v1.ProbeResult;
+import dev.probemesh.proto.v1.RunNow;
+import dev.probemesh.proto.v1.StartSweepRequest;
+import dev.probemesh.proto.v1.SweepStatus;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fleet-wide sweeps: a sweep sends run-now requests to the selected connected agents, spread by
+ * the politeness budget, collects the results as the ingestor commits them, and finishes when
+ * every (agent, check) cell has answered or its deadline passed; unanswered cells are MISSING.
+ * Finished sweeps are kept in memory (the most recent {@link #KEPT}).
+ */
+public final class Sweeps {
+    private static final Logger log = LoggerFactory.getLogger(Sweeps.class);
+    /** Time after the last start plus the longest timeout for the results to travel and commit. */
+    public static final long GRACE_MS = 2_000;
+    static final int KEPT = 200;
+    private static final long TICK_MS = 250;
+
+    /** How sweeps are tuned. */
+    public record Config(double defaultRatePerS) {
+        public static Config defaults() {
+            return new Config(SweepBudget.DEFAULT_RATE_PER_S);
+        }
+    }
+
+    private final Store store;
+    private final SessionRegistry sessions;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final Config config;
+    private final Map<String, Sweep> sweeps = new ConcurrentHashMap<>();
+
+    public Sweeps(Store store, SessionRegistry sessions, Clock clock, ScheduledExecutorService scheduler,
+            Config config) {
+        this.store = store;
+        this.sessions = sessions;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.config = config;
+    }
+
+    public Sweeps(Store store, SessionRegistry sessions, Clock clock, ScheduledExecutorService scheduler) {
+        this(store, sessions, clock, scheduler, Config.defaults());
+    }
+
+    /** Validates, plans and starts a sweep; every error is raised before anything is sent. */
+    public SweepStatus start(StartSweepRequest req) throws StatusException {
+        Map<String, String> selector = req.getSelectorMap();
+        List<Session> connected = sessions.all().stream().filter(Session::isOpen).toList();
+        checkSelectorKeys(selector, connected);
+        List<Session> selected = connected.stream()
+                .filter(s -> Selectors.matches(selector, s.site(), s.labels()))
+                .sorted(Comparator.comparing(Session::agent)).toList();
+        if (selected.isEmpty()) {
+            Set<String> sites = new TreeSet<>();
+            connected.forEach(s -> sites.add(s.site()));
+            throw Status.FAILED_PRECONDITION.withDescription("selector \"" + Selectors.format(selector)
+                    + "\" matches no connected agent; connected sites: "
+                    + (sites.isEmpty() ? "(none)" : String.join(", ", sites))).asException();
+        }
+        List<Check> checks = checksOf(req);
+        boolean explicit = !req.getCheckIdsList().isEmpty() || !req.getChecksList().isEmpty();
+        List<SweepBudget.Cell> cells = new ArrayList<>();
+        for (Session s : selected) {
+            for (Check c : checks) {
+                // Checks named in the request run on every selected agent; "all checks" keeps each check's own selector.
+                if (explicit || Selectors.matches(c.getSelectorMap(), s.site(), s.labels())) {
+                    cells.add(new SweepBudget.Cell(s.agent(), c));
+                }
+            }
+        }
+        if (cells.isEmpty()) {
+            throw Status.FAILED_PRECONDITION.withDescription("no check applies to the "
+                    + selected.size() + " selected agents").asException();
+        }
+        SweepBudget.Plan plan = SweepBudget.plan(cells, config.defaultRatePerS(), ThreadLocalRandom.current());
+        long maxTimeout = checks.stream().mapToLong(Check::getTimeoutMs).max().orElse(0);
+        long deadlineMs = req.getTimeoutMs() > 0 ? req.getTimeoutMs() : plan.windowMs() + maxTimeout + GRACE_MS;
+        long now = clock.millis();
+        Sweep sweep = new Sweep("sw-" + UUID.randomUUID().toString().substring(0, 8), now, now + deadlineMs,
+                plan, cells, checks.stream().map(Check::getId).toList());
+        sweeps.put(sweep.id, sweep);
+        trim();
+        Map<String, List<Check>> byAgent = new LinkedHashMap<>();
+        cells.forEach(c -> byAgent.computeIfAbsent(c.agent(), k -> new ArrayList<>()).add(c.check()));
+        Map<String, Session> sessionOf = new java.util.HashMap<>();
+        selected.forEach(s -> sessionOf.put(s.agent(), s));
+        for (var e : byAgent.entrySet()) {
+            RunNow run = RunNow.newBuilder().setSweepId(sweep.id).addAllChecks(e.getValue())
+                    .putAllDelayPerCheckMs(plan.delays().getOrDefault(e.getKey(), Map.of())).build();
+            if (!sessionOf.get(e.getKey()).send(CoordinatorMessage.newBuilder().setRunNow(run).build())) {
+                log.info("sweep {}: agent {} went away before its run-now was sent", sweep.id, e.getKey());
+            }
+        }
+        sweep.tick = scheduler.scheduleWithFixedDelay(() -> tick(sweep), TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+        log.info("sweep {} started: {} agents, {} checks, {} cells, window {} ms{}, deadline in {} ms", sweep.id,
+                selected.size(), checks.size(), cells.size(), plan.windowMs(), plan.stretched() ? " (stretched)" : "",
+                deadlineMs);
+        return sweep.status(false);
+    }
+
+    private void checkSelectorKeys(Map<String, String> selector, List<Session> connected) throws StatusException {
+        Set<String> known = new HashSet<>();
+        known.add("site");
+        connected.forEach(s -> known.addAll(s.labels().keySet()));
+        for (AgentRow a : store.agents()) {
+            known.addAll(a.labels().keySet());
+        }
+        for (String key : selector.keySet()) {
+            if (!known.contains(key)) {
+                throw Status.INVALID_ARGUMENT.withDescription("unknown selector key \"" + key
+                        + "\": not 'site' and no agent has that label; known keys: " + new TreeSet<>(known))
+                        .asException();
+            }
+        }
+    }
+
+    private List<Check> checksOf(StartSweepRequest req) throws StatusException {
+        List<Check> stored = store.checks();
+        List<Check> out = new ArrayList<>();
+        if (!req.getChecksList().isEmpty()) {
+            try {
+                CheckValidator.validateAll(req.getChecksList());
+            } catch (CheckSpecException e) {
+                throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
+            }
+            out.addAll(req.getChecksList());
+        }
+        if (!req.getCheckIdsList().isEmpty()) {
+            Map<String, Check> byId = new LinkedHashMap<>();
+            stored.forEach(c -> byId.put(c.getId(), c));
+            List<String> unknown = new ArrayList<>();
+            for (String id : new java.util.LinkedHashSet<>(req.getCheckIdsList())) {
+                Check c = byId.get(id);
+                if (c == null) {
+                    unknown.add(id);
+                } else {
+                    out.add(c);
+                }
+            }
+            if (!unknown.isEmpty()) {
+                throw Status.NOT_FOUND.withDescription("no check with id " + String.join(", ", unknown.stream()
+                        .map(i -> "\"" + i + "\"").toList())).asException();
+            }
+        }
+        if (req.getChecksList().isEmpty() && req.getCheckIdsList().isEmpty()) {
+            out.addAll(stored);
+        }
+        Set<String> ids = new HashSet<>();
+        for (Check c : out) {
+            if (!ids.add(c.getId())) {
+                throw Status.INVALID_ARGUMENT.withDescription("check id \"" + c.getId()
+                        + "\" appears twice in the sweep").asException();
+            }
+        }
+        if (out.isEmpty()) {
+            throw Status.FAILED_PRECONDITION.withDescription("no checks to sweep: none stored, none given")
+                    .asException();
+        }
+        return out;
+    }
+
+    /** The ingestor's after-commit hook: results that carry a sweep id fill that sweep's cells. */
+    public void resultsCommitted(List<IngestBatch> batches) {
+        for (IngestBatch b : batches) {
+            for (ProbeResult r : b.results()) {
+                if (r.getSweepId().isEmpty()) {
+                    continue;
+                }
+                Sweep s = sweeps.get(r.getSweepId());
+                if (s != null) {
+                    s.answer(b.agent(), r, b.clockSkewMs());
+                }
+            }
+        }
+    }
+
+    /** Follows a sweep: its current status now, then on progress, then the final status with the cells. */
+    public void watch(String id, StreamObserver<SweepStatus> out) throws StatusException {
+        Sweep s = sweeps.get(id);
+        if (s == null) {
+            throw Status.NOT_FOUND.withDescription("no sweep with id \"" + id + "\"").asException();
+        }
+        s.addWatcher(out);
+    }
+
+    public List<SweepStatus> list() {
+        return sweeps.values().stream().sorted(Comparator.comparingLong((Sweep s) -> s.startedAt).reversed())
+                .map(s -> s.status(false)).toList();
+    }
+
+    public java.util.Optional<SweepStatus> get(String id, boolean withCells) {
+        return java.util.Optional.ofNullable(sweeps.get(id)).map(s -> s.status(withCells));
+    }
+
+    private void tick(Sweep s) {
+        try {
+            s.tick(clock.millis());
+        } catch (RuntimeException e) {
+            log.error("sweep {} tick failed", s.id, e);
+        }
+    }
+
+    private void trim() {
+        if (sweeps.size() <= KEPT) {
+            return;
+        }
+        sweeps.values().stream().filter(Sweep::finished).sorted(Comparator.comparingLong(s -> s.startedAt))
+                .limit(sweeps.size() - KEPT).toList().forEach(s -> sweeps.remove(s.id));
+    }
+
+    private static String key(String agent, String checkId) {
+        return agent + "|" + checkId;
+    }
+
+    /** One sweep's state; its monitor guards the cells and the watcher sends. */
+    private static final class Sweep {
+        final String id;
+        final long startedAt;
+        final long deadline;
+        final SweepBudget.Plan plan;
+        final List<SweepBudget.Cell> planned;
+        final List<String> checkIds;
+        final Map<String, MatrixCell> answered = new LinkedHashMap<>();
+        final List<StreamObserver<SweepStatus>> watchers = new CopyOnWriteArrayList<>();
+        volatile ScheduledFuture<?> tick;
+        long finishedAt;
+        String state = "RUNNING";
+        int lastSentDone = -1;
+
+        Sweep(String id, long startedAt, long deadline, SweepBudget.Plan plan, List<SweepBudget.Cell> planned,
+                List<String> checkIds) {
+            this.id = id;
+            this.startedAt = startedAt;
+            this.deadline = deadline;
+            this.plan = plan;
+            this.planned = planned;
+            this.checkIds = checkIds;
+        }
+
+        synchronized boolean finished() {
+            return !state.equals("RUNNING");
+        }
+
+        synchronized void answer(String agent, ProbeResult r, long skewMs) {
+            if (finished()) {
+                return;
+            }
+            String k = key(agent, r.getCheckId());
+            MatrixCell.Builder b = MatrixCell.newBuilder().setAgent(agent).setCheckId(r.getCheckId())
+                    .setStatus(r.getStatus().name().replace("STATUS_", "")).setFailure(r.getFailure())
+                    .setLatencyMs(r.getTimings().getTotalUs() / 1000.0).setAtMs(r.getObservedAtMs() - skewMs)
+                    .setDetail(r.getDetail()).setCheckRevision(r.getCheckRevision());
+            answered.put(k, b.build());
+        }
+
+        synchronized void tick(long now) {
+            if (finished()) {
+                return;
+            }
+            if (answered.size() >= planned.size() || now >= deadline) {
+                state = answered.size() >= planned.size() ? "DONE" : "EXPIRED";
+                finishedAt = now;
+                if (tick != null) {
+                    tick.cancel(false);
+                }
+                SweepStatus last = status(true);
+                for (StreamObserver<SweepStatus> w : watchers) {
+                    send(w, last, true);
+                }
+                watchers.clear();
+                log.info("sweep {} {}: {}/{} cells in {} ms", id, state, answered.size(), planned.size(),
+                        now - startedAt);
+                return;
+            }
+            if (answered.size() != lastSentDone) {
+                lastSentDone = answered.size();
+                SweepStatus progress = status(false);
+                for (StreamObserver<SweepStatus> w : watchers) {
+                    send(w, progress, false);
+                }
+            }
+        }
+
+        synchronized void addWatcher(StreamObserver<SweepStatus> out) {
+            if (finished()) {
+                send(out, status(true), true);
+                return;
+            }
+            if (out instanceof ServerCallStreamObserver<SweepStatus> sc) {
+                sc.setOnCancelHandler(() -> watchers.remove(out));
+            }
+            watchers.add(out);
+            send(out, status(false), false);
+        }
+
+        private void send(StreamObserver<SweepStatus> w, SweepStatus s, boolean last) {
+            try {
+                if (w instanceof ServerCallStreamObserver<SweepStatus> sc && sc.isCancelled()) {
+                    watchers.remove(w);
+                    return;
+                }
+                w.onNext(s);
+                if (last) {
+                    w.onCompleted();
+                }
+            } catch (RuntimeException e) {
+                // the watcher went away; the sweep goes on without it
+                watchers.remove(w);
+            }
+        }
+
+        synchronized SweepStatus status(boolean withCells) {
+            Set<String> pending = new TreeSet<>();
+            for (SweepBudget.Cell c : planned) {
+                if (!answered.containsKey(key(c.agent(), c.check().getId()))) {
+                    pending.add(c.agent());
+                }
+            }
+            SweepStatus.Builder b = SweepStatus.newBuilder().setId(id).setState(state).setStartedAtMs(startedAt)
+                    .setFinishedAtMs(finishedAt).setCellsTotal(planned.size()).setCellsDone(answered.size())
+                    .addAllAgentsPending(pending).setStretched(plan.stretched())
+                    .setWindowMs((int) Math.min(Integer.MAX_VALUE, plan.windowMs())).addAllCheckIds(checkIds);
+            if (withCells) {
+                for (SweepBudget.Cell c : planned) {
+                    MatrixCell cell = answered.get(key(c.agent(), c.check().getId()));
+                    b.addCells(cell != null ? cell : MatrixCell.newBuilder().setAgent(c.agent())
+                            .setCheckId(c.check().getId()).setStatus("MISSING")
+                            .setDetail("no answer by the sweep's deadline").build());
+                }
+            }
+            return b.build();
+        }
+    }
+}

@@ -20,12 +20,10 @@ public final class TcpSink {
             System.out.println("tcp sink listening on 127.0.0.1:" + port);
             while (true) {
                 SocketChannel c = server.accept();
-                try {
-                    // RST rather than FIN/TIME_WAIT on this side: no port exhaustion over a long run.
-                    c.setOption(StandardSocketOptions.SO_LINGER, 0);
-                } finally {
-                    c.close();
-                }
+                // An orderly close (FIN), not an RST: a reset right after the handshake races the
+                // prober's own post-connect checks. TIME_WAIT stays on this side (the closer), so
+                // the probers' ephemeral ports do not run out.
+                c.close();
             }
         }
     }

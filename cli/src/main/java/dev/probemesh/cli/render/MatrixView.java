@@ -163,6 +163,15 @@ public final class MatrixView {
         long degraded = cells.stream().filter(c -> c.getStatus().equals("DEGRADED")).count();
         out.append(String.format("%n%d agents, %d checks, %d cells: %d failing, %d degraded, %d without data%n",
                 agents.size(), checks.size(), cells.size(), red, degraded, missing));
+        java.util.Map<String, Long> byVerdict = new java.util.TreeMap<>();
+        cells.stream().filter(c -> !c.getVerdictId().isEmpty())
+                .forEach(c -> byVerdict.merge(c.getVerdictId(), 1L, Long::sum));
+        if (!byVerdict.isEmpty()) {
+            StringBuilder v = new StringBuilder();
+            byVerdict.forEach((id, n) -> v.append(v.length() == 0 ? "" : ", ").append(id).append(" (").append(n)
+                    .append(n == 1 ? " cell)" : " cells)"));
+            out.append("explained by open verdicts: ").append(v).append('\n');
+        }
         if (red + degraded > 0) {
             out.append("explain the red cells: probemesh diagnose\n");
         }
@@ -173,11 +182,10 @@ public final class MatrixView {
         if (c == null) {
             return "";
         }
-        String verdict = c.getVerdictId().isEmpty() ? "" : " [" + c.getVerdictId() + "]";
         return switch (c.getStatus()) {
             case "OK" -> "✓";
-            case "FAIL", "ERROR" -> "✗ " + (c.getFailure().isEmpty() ? c.getStatus() : c.getFailure()) + verdict;
-            case "DEGRADED" -> "~ " + (c.getFailure().isEmpty() ? "DEGRADED" : c.getFailure()) + verdict;
+            case "FAIL", "ERROR" -> "✗ " + (c.getFailure().isEmpty() ? c.getStatus() : c.getFailure());
+            case "DEGRADED" -> "~ " + (c.getFailure().isEmpty() ? "DEGRADED" : c.getFailure());
             case "UNSUPPORTED" -> "-";
             default -> "?";
         };

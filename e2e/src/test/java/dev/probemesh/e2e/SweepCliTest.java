@@ -121,4 +121,22 @@ class SweepCliTest {
         assertThat(mesh.admin().listChecks(dev.probemesh.proto.v1.ListChecksRequest.getDefaultInstance())
                 .getChecksList()).extracting(c -> c.getId()).containsExactly("stored-tcp");
     }
+
+    @Test
+    void aFinishedSweepIsShownAgainAfterACoordinatorRestart() throws Exception {
+        Outcome run = cli("sweep", "run", "--checks", "stored-tcp", "-o", "json");
+        assertThat(run.code()).as(run.err()).isZero();
+        String id = run.out().replaceAll("(?s).*\"sweep\" : \\{\\s*\"id\" : \"([^\"]+)\".*", "$1");
+        assertThat(id).startsWith("sw-");
+
+        mesh.stopCoordinator();
+        mesh.startCoordinator();
+
+        Outcome list = cli("sweep", "list");
+        assertThat(list.code()).isZero();
+        assertThat(list.out()).contains(id).contains("DONE");
+        Outcome watch = cli("sweep", "watch", id);
+        assertThat(watch.code()).as(watch.err()).isZero();
+        assertThat(watch.out()).contains("a-1").contains("b-1").contains("DONE, 3/3 cells");
+    }
 }

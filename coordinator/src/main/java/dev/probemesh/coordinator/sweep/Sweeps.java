@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * Fleet-wide sweeps: a sweep sends run-now requests to the selected connected agents, spread by
  * the politeness budget, collects the results as the ingestor commits them, and finishes when
  * every (agent, check) cell has answered or its deadline passed; unanswered cells are MISSING.
- * Finished sweeps are kept in memory (the most recent {@link #KEPT}).
+ * Finished sweeps are kept in memory (the most recent {@link #KEPT}) and in the database
+ * ({@link SweepStore}), so they can be listed and shown again after a restart.
  */
 public final class Sweeps {
     private static final Logger log = LoggerFactory.getLogger(Sweeps.class);
@@ -64,6 +65,7 @@ public final class Sweeps {
     private final ScheduledExecutorService scheduler;
     private final Config config;
     private final Map<String, Sweep> sweeps = new ConcurrentHashMap<>();
+    private final SweepStore stored;
 
     public Sweeps(Store store, SessionRegistry sessions, Clock clock, ScheduledExecutorService scheduler,
             Config config) {
@@ -72,6 +74,7 @@ public final class Sweeps {
         this.clock = clock;
         this.scheduler = scheduler;
         this.config = config;
+        this.stored = new SweepStore(store.dataSource());
     }
 
     public Sweeps(Store store, SessionRegistry sessions, Clock clock, ScheduledExecutorService scheduler) {
@@ -213,25 +216,53 @@ public final class Sweeps {
     /** Follows a sweep: its current status now, then on progress, then the final status with the cells. */
     public void watch(String id, StreamObserver<SweepStatus> out) throws StatusException {
         Sweep s = sweeps.get(id);
-        if (s == null) {
-            throw Status.NOT_FOUND.withDescription("no sweep with id \"" + id + "\"").asException();
+        if (s != null) {
+            s.addWatcher(out);
+            return;
         }
-        s.addWatcher(out);
+        SweepStatus done = fromDatabase(id).orElseThrow(() ->
+                Status.NOT_FOUND.withDescription("no sweep with id \"" + id + "\"").asException());
+        out.onNext(done);
+        out.onCompleted();
     }
 
+    /** Recent sweeps, newest first, without cells: the running and kept ones, then stored ones. */
     public List<SweepStatus> list() {
-        return sweeps.values().stream().sorted(Comparator.comparingLong((Sweep s) -> s.startedAt).reversed())
-                .map(s -> s.status(false)).toList();
+        Map<String, SweepStatus> all = new LinkedHashMap<>();
+        sweeps.values().forEach(s -> all.put(s.id, s.status(false)));
+        try {
+            stored.recent(KEPT).forEach(s -> all.putIfAbsent(s.getId(), s));
+        } catch (java.sql.SQLException e) {
+            log.warn("stored sweeps unavailable; listing those in memory only", e);
+        }
+        return all.values().stream().sorted(Comparator.comparingLong(SweepStatus::getStartedAtMs).reversed())
+                .limit(KEPT).toList();
     }
 
     public java.util.Optional<SweepStatus> get(String id, boolean withCells) {
-        return java.util.Optional.ofNullable(sweeps.get(id)).map(s -> s.status(withCells));
+        Sweep s = sweeps.get(id);
+        if (s != null) {
+            return java.util.Optional.of(s.status(withCells));
+        }
+        return fromDatabase(id).map(st -> withCells ? st : st.toBuilder().clearCells().build());
+    }
+
+    private java.util.Optional<SweepStatus> fromDatabase(String id) {
+        try {
+            return stored.get(id);
+        } catch (java.sql.SQLException e) {
+            log.warn("stored sweep {} unavailable", id, e);
+            return java.util.Optional.empty();
+        }
     }
 
     private void tick(Sweep s) {
         try {
-            s.tick(clock.millis());
-        } catch (RuntimeException e) {
+            SweepStatus last = s.tick(clock.millis());
+            if (last != null) {
+                stored.save(last);
+            }
+        } catch (java.sql.SQLException | RuntimeException e) {
             log.error("sweep {} tick failed", s.id, e);
         }
     }
@@ -289,9 +320,10 @@ public final class Sweeps {
             answered.put(k, b.build());
         }
 
-        synchronized void tick(long now) {
+        /** Advances the sweep; returns its final status when this tick finished it, else null. */
+        synchronized SweepStatus tick(long now) {
             if (finished()) {
-                return;
+                return null;
             }
             if (answered.size() >= planned.size() || now >= deadline) {
                 state = answered.size() >= planned.size() ? "DONE" : "EXPIRED";
@@ -306,7 +338,7 @@ public final class Sweeps {
                 watchers.clear();
                 log.info("sweep {} {}: {}/{} cells in {} ms", id, state, answered.size(), planned.size(),
                         now - startedAt);
-                return;
+                return last;
             }
             if (answered.size() != lastSentDone) {
                 lastSentDone = answered.size();
@@ -315,6 +347,7 @@ public final class Sweeps {
                     send(w, progress, false);
                 }
             }
+            return null;
         }
 
         synchronized void addWatcher(StreamObserver<SweepStatus> out) {

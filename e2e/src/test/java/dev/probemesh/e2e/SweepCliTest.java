@@ -135,8 +135,26 @@ class SweepCliTest {
         Outcome list = cli("sweep", "list");
         assertThat(list.code()).isZero();
         assertThat(list.out()).contains(id).contains("DONE");
-        Outcome watch = cli("sweep", "watch", id);
-        assertThat(watch.code()).as(watch.err()).isZero();
-        assertThat(watch.out()).contains("a-1").contains("b-1").contains("DONE, 3/3 cells");
+        Outcome show = cli("sweep", "show", id);
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(show.out()).contains("a-1").contains("b-1").contains("DONE, 3/3 cells");
+    }
+
+    @Test
+    void aRedSweepIsCompleteAndFollowedByTheDiagnosisOfItsChecks() throws Exception {
+        int closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        Path f = dir.resolve("closed.yaml");
+        Files.writeString(f, """
+                checks:
+                  - {id: closed-port, kind: tcp, target: "127.0.0.1:%d", interval: 60s, timeout: 1s}
+                """.formatted(closed));
+        Outcome o = cli("sweep", "run", "--file", f.toString());
+        assertThat(o.code()).as(o.err()).isEqualTo(ExitCodes.OK);
+        assertThat(o.out()).contains("DONE, 3/3 cells").contains("closed-port");
+        // A refused port is not yet a confirmed verdict: the diagnosis section says so rather than staying silent.
+        assertThat(o.out()).containsAnyOf("no open verdicts", "TARGET_OUTAGE", "INCONCLUSIVE");
     }
 }

@@ -7,6 +7,9 @@ import dev.probemesh.cli.OutputFormat;
 import dev.probemesh.cli.render.Json;
 import dev.probemesh.cli.render.MatrixView;
 import dev.probemesh.cli.render.Table;
+import dev.probemesh.cli.render.VerdictView;
+import dev.probemesh.proto.v1.DiagnoseRequest;
+import dev.probemesh.proto.v1.DiagnoseResponse;
 import dev.probemesh.common.check.Durations;
 import dev.probemesh.common.check.Selectors;
 import dev.probemesh.proto.v1.AdminServiceGrpc;
@@ -93,7 +96,8 @@ public final class SweepCommand {
         }
     }
 
-    @Command(name = "watch", description = "Re-attach to a sweep and show its matrix when it ends.")
+    @Command(name = "watch", aliases = "show",
+            description = "Re-attach to a sweep (or show a finished one again) and print its matrix when it ends.")
     public static final class Watch extends AdminCall {
         @Parameters(index = "0", description = "Sweep id.")
         String id;
@@ -169,8 +173,30 @@ public final class SweepCommand {
         } else {
             out.print(m.toTable(Table.colorWanted(), false));
             out.println(summary(last));
+            diagnosis(admin, last).ifPresent(out::print);
         }
         return last.getState().equals("DONE") ? ExitCodes.OK : ExitCodes.FINDINGS;
+    }
+
+    /**
+     * The open verdicts that concern this sweep's checks, as text; empty when every cell is OK or
+     * MISSING (nothing to explain) or the diagnosis is unavailable (the matrix stands on its own).
+     */
+    static java.util.Optional<String> diagnosis(AdminServiceGrpc.AdminServiceBlockingStub admin, SweepStatus s) {
+        boolean red = s.getCellsList().stream().anyMatch(c -> !c.getStatus().equals("OK")
+                && !c.getStatus().equals("MISSING"));
+        if (!red) {
+            return java.util.Optional.empty();
+        }
+        try {
+            DiagnoseResponse r = admin.diagnose(DiagnoseRequest.newBuilder().setSweepId(s.getId()).build());
+            Set<String> checks = new HashSet<>(s.getCheckIdsList());
+            DiagnoseResponse mine = r.toBuilder().clearVerdicts().addAllVerdicts(r.getVerdictsList().stream()
+                    .filter(v -> v.getChecksList().stream().anyMatch(checks::contains)).toList()).build();
+            return java.util.Optional.of("\n" + VerdictView.toText(mine, Table.colorWanted()));
+        } catch (io.grpc.StatusRuntimeException e) {
+            return java.util.Optional.of("\n(diagnosis unavailable: " + e.getStatus().getCode() + ")\n");
+        }
     }
 
     static String progress(SweepStatus s) {

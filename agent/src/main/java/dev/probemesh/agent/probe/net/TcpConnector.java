@@ -231,9 +231,21 @@ public final class TcpConnector implements AutoCloseable {
             return () -> p.result.complete(f);
         } catch (IOException | RuntimeException e) {
             closeQuietly(p.channel);
+            if (resetAfterHandshake(e)) {
+                // A RST answering our SYN is ECONNREFUSED; ECONNRESET means the handshake completed
+                // and the service reset at once: the port is open, which is what a connect probes.
+                // The caller gets a closed channel: anything it tries on it fails as a reset.
+                ConnectResult ok = new ConnectResult.Connected(p.channel, p.remote, micros(p.start));
+                return () -> p.result.complete(ok);
+            }
             ConnectResult f = failure(p.remote, e, icmp, p.fd.isPresent(), p.start, false);
             return () -> p.result.complete(f);
         }
+    }
+
+    static boolean resetAfterHandshake(Throwable e) {
+        return e instanceof java.net.SocketException && e.getMessage() != null
+                && e.getMessage().startsWith("Connection reset");
     }
 
     private Runnable timeout(Pending p) {

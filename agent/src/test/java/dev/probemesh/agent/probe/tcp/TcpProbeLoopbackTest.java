@@ -229,4 +229,42 @@ class TcpProbeLoopbackTest {
             assertThat(connected).isEqualTo(500);
         }
     }
+
+    /**
+     * A service that accepts and at once resets (SO_LINGER 0) still completed the handshake: the
+     * port is open. The reset can reach the socket before the selector finishes the connect, so
+     * many connects in flight make that race happen for sure.
+     */
+    @Test
+    void aConnectionResetRightAfterTheHandshakeStillCountsAsConnected() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 2048, InetAddress.getLoopbackAddress())) {
+            Thread resetter = new Thread(() -> {
+                while (!s.isClosed()) {
+                    try (java.net.Socket c = s.accept()) {
+                        c.setSoLinger(true, 0);
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "resetter");
+            resetter.setDaemon(true);
+            resetter.start();
+            List<CompletableFuture<ConnectResult>> all = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            for (int i = 0; i < 500; i++) {
+                all.add(connector.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort()),
+                        deadline).toCompletableFuture());
+            }
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+            List<String> failed = new ArrayList<>();
+            for (CompletableFuture<ConnectResult> f : all) {
+                if (f.join() instanceof ConnectResult.Connected c) {
+                    c.channel().close();
+                } else {
+                    failed.add(((ConnectResult.Failed) f.join()).detail());
+                }
+            }
+            assertThat(failed).isEmpty();
+        }
+    }
 }

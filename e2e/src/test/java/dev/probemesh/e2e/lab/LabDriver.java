@@ -136,7 +136,31 @@ final class LabDriver {
 
     /** {@code matrix --output json}, parsed; throws {@link IllegalStateException} with the output when the CLI failed. */
     Matrix matrix() {
-        JsonNode root = json(cli("matrix", "--output", "json"));
+        return matrixOf(json(cli("matrix", "--output", "json")));
+    }
+
+    /**
+     * {@code sweep run --output json} over every connected agent and every stored check, followed to
+     * its end: the sweep's own matrix (its cells are the sweep's fresh results, MISSING where an agent
+     * did not answer by the deadline) and its {@code sweep} object (id, state, completeness).
+     */
+    SweepRun sweep() {
+        JsonNode root = json(cli("sweep", "run", "--output", "json"));
+        return new SweepRun(matrixOf(root), root.path("sweep"));
+    }
+
+    /** A finished sweep as {@code sweep run -o json} printed it. */
+    record SweepRun(Matrix matrix, JsonNode sweep) {
+        String id() {
+            return text(sweep, "id");
+        }
+
+        boolean complete() {
+            return sweep.path("complete").asBoolean(false);
+        }
+    }
+
+    private static Matrix matrixOf(JsonNode root) {
         List<Agent> agents = new ArrayList<>();
         root.path("agents").forEach(a -> agents.add(new Agent(a.path("name").asText(), a.path("site").asText(),
                 a.path("connected").asBoolean(false))));
@@ -148,9 +172,11 @@ final class LabDriver {
         return new Matrix(root, agents, checks, cells);
     }
 
-    /** {@code diagnose --output json} (open verdicts), parsed; throws {@link IllegalStateException} when the CLI failed. */
-    Diagnosis diagnose() {
-        JsonNode root = json(cli("diagnose", "--output", "json"));
+    /** {@code diagnose --output json [FILTERS]} (open verdicts), parsed; throws {@link IllegalStateException} when the CLI failed. */
+    Diagnosis diagnose(String... filters) {
+        List<String> args = new ArrayList<>(List.of("diagnose", "--output", "json"));
+        args.addAll(List.of(filters));
+        JsonNode root = json(cli(args.toArray(String[]::new)));
         List<Verdict> verdicts = new ArrayList<>();
         root.path("verdicts").forEach(v -> verdicts.add(new Verdict(text(v, "id"), text(v, "kind"), text(v, "state"),
                 text(v, "site"), v.path("component"), text(v, "target"), text(v, "openedAt"), v)));

@@ -125,13 +125,17 @@ class LabScenariosTest {
     @Test
     @Order(2)
     void idcDnsBlockedIsALocalDnsBlockAtIdc() {
+        play(idcDnsBlocked());
+    }
+
+    private static Scenario idcDnsBlocked() {
         Map<String, Set<String>> red = new LinkedHashMap<>();
         red.putAll(red(List.of("idc-1"), List.of("dns-origin-udp", "dns-origin-tcp", "dns-origin-v6", "dns-home-udp",
                 "dns-nas-udp", "trace-home", "https-origin-v4", "https-origin-v6"), "DNS_TIMEOUT"));
         red.putAll(red(List.of("idc-1"), List.of("icmp-resolver-v4", "icmp-origin-v6"), "TIMEOUT"));
-        play(new Scenario("idc-dns-blocked", List.of("idc-dns-blocked"), red,
+        return new Scenario("idc-dns-blocked", List.of("idc-dns-blocked"), red,
                 new Expected("LOCAL_PATH_BLOCK", "idc",
-                        Map.of("layer", "dns", "protocol", "any", "port", "53", "family", "any"))));
+                        Map.of("layer", "dns", "protocol", "any", "port", "53", "family", "any")));
     }
 
     @Test
@@ -179,6 +183,35 @@ class LabScenariosTest {
                 "REFUSED"));
         red.putAll(red(AGENTS, List.of("https-home-edge"), "HTTP_CDN_ORIGIN_DOWN"));
         play(new Scenario("origin-down", List.of("origin-down"), red, new Expected("TARGET_OUTAGE", null, Map.of())));
+    }
+
+    /**
+     * Issue 7's lab scenario: during idc-dns-blocked an operator sweeps the fleet ("run everything
+     * from every site now"). The sweep must come back complete with exactly the scenario's red cells
+     * from its own fresh probes, and the diagnosis of that sweep must carry the local DNS block at idc.
+     */
+    @Test
+    @Order(8)
+    void aSweepDuringIdcDnsBlockedShowsTheBlockedCellsAndTheLocalBlockVerdict() {
+        Scenario s = idcDnsBlocked();
+        play(s, () -> {
+            long t = System.nanoTime();
+            LabDriver.SweepRun sweep = lab.sweep();
+            double sweepS = seconds(t);
+            List<String> wrong = new Cells(s.red()).mismatches(sweep.matrix());
+            if (!sweep.complete() || !wrong.isEmpty()) {
+                fail("sweep during idc-dns-blocked: want complete with the scenario's red cells; complete="
+                        + sweep.complete() + "\n" + String.join("\n", wrong) + "\nsweep: " + sweep.sweep()
+                        + "\nmatrix:\n" + sweep.matrix().pretty());
+            }
+            Diagnosis d = lab.diagnose("--sweep", sweep.id());
+            if (d.open().stream().noneMatch(s.verdict()::matches) || d.open().stream().anyMatch(s.verdict()::contradicts)) {
+                fail("diagnose --sweep " + sweep.id() + ": want " + s.verdict() + " and nothing contradicting\n"
+                        + describe(d));
+            }
+            report("sweep-during-idc-dns-blocked", String.format("sweep_s=%.1f cells=%d", sweepS,
+                    sweep.matrix().cells().size()));
+        });
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -281,6 +314,11 @@ class LabScenariosTest {
      * green and quiet again before the next scenario; a failure there is added to the scenario's own.
      */
     private void play(Scenario s) {
+        play(s, () -> { });
+    }
+
+    /** As {@link #play(Scenario)}, with DURING run once the verdict is in, before the heal. */
+    private void play(Scenario s, Runnable during) {
         awaitHealthy("before " + s.name(), HEAL_LIMIT);
         List<String> faultArgs = new ArrayList<>(List.of("fault"));
         faultArgs.addAll(s.fault());
@@ -315,6 +353,7 @@ class LabScenariosTest {
             if (verdict.problem() != null) {
                 fail(verdict.problem());
             }
+            during.run();
         } catch (AssertionError e) {
             // The lab is shared: say so when the fault is gone (healed or rebuilt by another user),
             // since then the mismatch says nothing about probemesh.

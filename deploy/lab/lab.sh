@@ -562,13 +562,13 @@ tcp_open() { in_ns "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
 # ---------------------------------------------------------------------------------------------
 # servers
 
-# The edge and the origin are single-file JDK programs (java EdgeEmulator.java works too);
+# The edge and the origin are small JDK programs sharing one HTTP server (http/MiniHttp.java);
 # compiled once (in the background while the network comes up), so they start in half a second
 # and carry no compiler in memory.
 COMPILE_PID=""
 CLASSES=""
 compile_servers_bg() {
-    local src=("$HERE/edge/EdgeEmulator.java" "$HERE/origin/LabOrigin.java")
+    local src=("$HERE/edge/EdgeEmulator.java" "$HERE/origin/LabOrigin.java" "$HERE/http/MiniHttp.java")
     # One folder per version of the sources: a running server never sees its classes replaced.
     CLASSES=$LAB/classes/$(cat "${src[@]}" | sha256sum | cut -c1-16)
     [[ -e $CLASSES/.done ]] && return 0
@@ -582,7 +582,7 @@ wait_compiled() {
     [[ -n $COMPILE_PID ]] || return 0
     if ! wait "$COMPILE_PID"; then
         cat "$LAB/logs/javac.log" >&2
-        die "could not compile the edge and the origin (deploy/lab/edge, deploy/lab/origin)"
+        die "could not compile the edge and the origin (deploy/lab/edge, deploy/lab/origin, deploy/lab/http)"
     fi
     COMPILE_PID=""
 }

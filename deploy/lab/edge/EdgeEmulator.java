@@ -1,13 +1,10 @@
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
@@ -15,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,10 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 import javax.naming.Context;
 import javax.naming.NamingEnumeration;
@@ -38,9 +30,7 @@ import javax.naming.directory.Attribute;
 import javax.naming.directory.Attributes;
 import javax.naming.directory.DirContext;
 import javax.naming.directory.InitialDirContext;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
 
 /**
  * The lab's CDN edge: answers like a CDN in front of {@code home.example.test}, so the probes
@@ -54,9 +44,10 @@ import javax.net.ssl.SSLSocket;
  * means 521, a connect timeout 522, no route 523, no answer in time 524; otherwise it relays the
  * origin's status and body.</li>
  * </ol>
- * JDK classes only, run as a single-file program:
+ * JDK classes only, compiled with the lab's shared server (http/MiniHttp.java) by lab.sh:
  *
- * <pre>java deploy/lab/edge/EdgeEmulator.java --bind 203.0.113.80 --bind 2001:db8:113::80 \
+ * <pre>javac -d out deploy/lab/edge/EdgeEmulator.java deploy/lab/http/MiniHttp.java
+ * java -cp out EdgeEmulator --bind 203.0.113.80 --bind 2001:db8:113::80 \
  *     --keystore edge.p12 --password secret --origin-name home.example.test \
  *     --resolver 198.51.100.53 --waf-file waf-clients [--http-port 80] [--https-port 443]</pre>
  */
@@ -86,7 +77,7 @@ public final class EdgeEmulator {
     public static void main(String[] args) throws Exception {
         Config cfg = parse(args);
         EdgeEmulator edge = new EdgeEmulator(cfg);
-        SSLContext tls = sslContext(cfg.keystore(), cfg.password());
+        SSLContext tls = MiniHttp.sslContext(cfg.keystore(), cfg.password());
         MiniHttp server = new MiniHttp(edge::handle);
         for (InetAddress a : cfg.binds()) {
             server.listen(a, cfg.httpPort(), null);
@@ -97,7 +88,7 @@ public final class EdgeEmulator {
                 + cfg.httpsPort() + ", fronting " + cfg.originName() + " via resolver " + cfg.resolver());
     }
 
-    Response handle(Request req) {
+    MiniHttp.Response handle(MiniHttp.Request req) {
         String client = req.client().getHostAddress();
         String ray = HexFormat.of().formatHex(nextRay()) + "-LAB";
         Reply reply = answer(client, req.target(), ray);
@@ -111,7 +102,7 @@ public final class EdgeEmulator {
         }
         System.out.println(Instant.now() + " " + client + " " + req.method() + " " + req.target() + " -> "
                 + reply.status() + " " + reply.detail() + " ray=" + ray);
-        return new Response(reply.status(), h, reply.body());
+        return new MiniHttp.Response(reply.status(), h, reply.body());
     }
 
     private byte[] nextRay() {
@@ -284,18 +275,6 @@ public final class EdgeEmulator {
                 + "<p>Ray ID: " + ray + "</p></div></body></html>\n";
     }
 
-    static SSLContext sslContext(Path keystore, char[] password) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(keystore)) {
-            ks.load(in, password);
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, password);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kmf.getKeyManagers(), null, null);
-        return ctx;
-    }
-
     private static Config parse(String[] args) throws IOException {
         List<InetAddress> binds = new ArrayList<>();
         int httpPort = 80;
@@ -338,146 +317,5 @@ public final class EdgeEmulator {
         System.err.println("EdgeEmulator: " + why + "\nusage: EdgeEmulator --bind ADDR [--bind ADDR]... --keystore P12"
                 + " --password PASS --origin-name NAME --resolver IP --waf-file FILE [--http-port 80] [--https-port 443]");
         System.exit(2);
-    }
-
-    /** A request as the lab servers see it. */
-    record Request(InetAddress client, String method, String target, Map<String, String> headers) {
-    }
-
-    /** A complete response; the connection always closes after it (HTTP/1.1, Connection: close). */
-    record Response(int status, Map<String, String> headers, byte[] body) {
-    }
-
-    /**
-     * A deliberately small HTTP/1.x server on blocking sockets (plain or TLS): one request per
-     * connection, bounded threads and timeouts everywhere. The JDK's HttpsServer stalls TLS 1.3
-     * handshakes after the first connection here, and the lab must answer every probe.
-     */
-    static final class MiniHttp implements AutoCloseable {
-        private static final int MAX_HEADER_BYTES = 16 * 1024;
-        private final ExecutorService pool = Executors.newFixedThreadPool(32);
-        private final List<ServerSocket> sockets = new ArrayList<>();
-        private final Function<Request, Response> handler;
-
-        MiniHttp(Function<Request, Response> handler) {
-            this.handler = handler;
-        }
-
-        void listen(InetAddress address, int port, SSLContext tls) throws IOException {
-            ServerSocket ss = tls == null ? new ServerSocket() : tls.getServerSocketFactory().createServerSocket();
-            ss.setReuseAddress(true);
-            ss.bind(new InetSocketAddress(address, port), 128);
-            sockets.add(ss);
-            Thread acceptor = new Thread(() -> acceptLoop(ss), "accept-" + address.getHostAddress() + "-" + port);
-            acceptor.setDaemon(false);
-            acceptor.start();
-        }
-
-        private void acceptLoop(ServerSocket ss) {
-            while (!ss.isClosed()) {
-                try {
-                    Socket s = ss.accept();
-                    try {
-                        pool.execute(() -> serve(s));
-                    } catch (RejectedExecutionException e) {
-                        s.close();
-                    }
-                } catch (IOException e) {
-                    if (!ss.isClosed()) {
-                        System.err.println(Instant.now() + " accept failed: " + e);
-                    }
-                }
-            }
-        }
-
-        private void serve(Socket s) {
-            try (s) {
-                s.setSoTimeout(5_000);
-                if (s instanceof SSLSocket tls) {
-                    tls.startHandshake();
-                }
-                InputStream in = new BufferedInputStream(s.getInputStream());
-                String requestLine = readLine(in);
-                if (requestLine == null || requestLine.isEmpty()) {
-                    return;
-                }
-                Map<String, String> headers = new LinkedHashMap<>();
-                int total = requestLine.length();
-                String line;
-                while ((line = readLine(in)) != null && !line.isEmpty()) {
-                    total += line.length();
-                    if (total > MAX_HEADER_BYTES) {
-                        write(s, new Response(431, Map.of(), new byte[0]), false);
-                        return;
-                    }
-                    int colon = line.indexOf(':');
-                    if (colon > 0) {
-                        headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
-                    }
-                }
-                String[] parts = requestLine.split(" ");
-                if (parts.length != 3 || !parts[2].startsWith("HTTP/1.")) {
-                    write(s, new Response(400, Map.of(), "bad request\n".getBytes(StandardCharsets.UTF_8)), false);
-                    return;
-                }
-                Response r = handler.apply(new Request(s.getInetAddress(), parts[0], parts[1], headers));
-                write(s, r, parts[0].equalsIgnoreCase("HEAD"));
-            } catch (IOException | RuntimeException e) {
-                // A client that goes away or fails its handshake is the client's business.
-            }
-        }
-
-        private static String readLine(InputStream in) throws IOException {
-            StringBuilder sb = new StringBuilder();
-            int c;
-            while ((c = in.read()) >= 0) {
-                if (c == '\n') {
-                    int n = sb.length();
-                    return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
-                }
-                if (sb.length() > MAX_HEADER_BYTES) {
-                    throw new IOException("header line too long");
-                }
-                sb.append((char) c);
-            }
-            return sb.length() == 0 ? null : sb.toString();
-        }
-
-        private static void write(Socket s, Response r, boolean headOnly) throws IOException {
-            StringBuilder head = new StringBuilder("HTTP/1.1 ").append(r.status()).append(' ')
-                    .append(reason(r.status())).append("\r\n");
-            r.headers().forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-            head.append("Content-Length: ").append(r.body().length).append("\r\nConnection: close\r\n\r\n");
-            OutputStream out = s.getOutputStream();
-            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-            if (!headOnly) {
-                out.write(r.body());
-            }
-            out.flush();
-        }
-
-        private static String reason(int status) {
-            return switch (status) {
-                case 200 -> "OK";
-                case 400 -> "Bad Request";
-                case 403 -> "Forbidden";
-                case 404 -> "Not Found";
-                case 431 -> "Request Header Fields Too Large";
-                case 502 -> "Bad Gateway";
-                default -> status >= 520 ? "Origin Error" : "Status";
-            };
-        }
-
-        @Override
-        public void close() {
-            for (ServerSocket ss : sockets) {
-                try {
-                    ss.close();
-                } catch (IOException ignored) {
-                    // closing anyway
-                }
-            }
-            pool.shutdownNow();
-        }
     }
 }

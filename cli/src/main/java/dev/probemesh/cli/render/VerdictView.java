@@ -81,6 +81,14 @@ public final class VerdictView {
         return m;
     }
 
+    /** "open since T", or for a closed verdict "closed at T2, opened T1": when it ended is what --all readers want. */
+    static String when(Verdict v) {
+        if (v.getClosedAtMs() != 0) {
+            return v.getState().toLowerCase() + " at " + Json.time(v.getClosedAtMs()) + ", opened " + Json.time(v.getOpenedAtMs());
+        }
+        return v.getState().toLowerCase() + " since " + Json.time(v.getOpenedAtMs());
+    }
+
     public static String toText(DiagnoseResponse r, boolean color) {
         StringBuilder out = new StringBuilder();
         if (r.getVerdictsCount() == 0) {
@@ -89,7 +97,7 @@ public final class VerdictView {
         for (Verdict v : r.getVerdictsList()) {
             String where = v.getSite().isEmpty() ? "everywhere" : "site " + v.getSite();
             String head = v.getKind() + "  " + where + "  " + describe(v.getComponent()) + "  (" + v.getId() + ", "
-                    + v.getState().toLowerCase() + " since " + Json.time(v.getOpenedAtMs()) + ", confidence "
+                    + when(v) + ", confidence "
                     + Math.round(v.getConfidence() * 100) + "%)";
             out.append(color ? "\u001b[1m" + head + "\u001b[0m" : head).append('\n');
             out.append("  ").append(v.getSummary()).append('\n');

@@ -55,4 +55,13 @@ class VerdictViewTest {
         assertThat(j.get("sites")).hasSize(3);
         assertThat(j.get("component").toString()).isEqualTo("{\"layer\":\"dns\",\"family\":\"any\",\"zone\":\"ddns.test\"}");
     }
+
+    @Test
+    void aClosedVerdictSaysWhenItClosedNotOnlyWhenItOpened() {
+        Verdict v = Verdict.newBuilder().setId("v-2").setKind("AGENT_SILENT").setState("CLOSED").setSite("vps")
+                .setOpenedAtMs(1_795_348_781_000L).setClosedAtMs(1_795_348_800_000L)
+                .setComponent(Component.newBuilder().setLayer("agent")).setSummary("agent vps-1 is disconnected").build();
+        assertThat(VerdictView.toText(response(v), false))
+                .contains("closed at 2026-11-22T12:00:00Z, opened 2026-11-22T11:59:41Z");
+    }
 }

@@ -5,6 +5,7 @@ import dev.probemesh.coordinator.api.AgentServiceImpl;
 import dev.probemesh.coordinator.ingest.Ingestor;
 import dev.probemesh.coordinator.session.SessionRegistry;
 import dev.probemesh.coordinator.store.RetentionJob;
+import dev.probemesh.coordinator.schedule.Schedules;
 import dev.probemesh.coordinator.store.Store;
 import dev.probemesh.coordinator.sweep.Sweeps;
 import io.grpc.Server;
@@ -40,6 +41,7 @@ public final class Coordinator implements AutoCloseable {
     private final SessionRegistry sessions;
     private final Diagnosis diagnosis;
     private final Sweeps sweeps;
+    private final Schedules schedules;
     private final RetentionJob retention;
     private final HealthStatusManager health = new HealthStatusManager();
     private final Server server;
@@ -54,6 +56,7 @@ public final class Coordinator implements AutoCloseable {
         this.sessions = new SessionRegistry(store::checks);
         this.diagnosis = new Diagnosis(store, sessions, options.diagnosis(), clock);
         this.sweeps = new Sweeps(store, sessions, clock, scheduler);
+        this.schedules = new Schedules(store, sweeps, clock, Schedules.Config.defaults());
         // The after-commit hook fans out: correlation and sweeps each see every committed batch,
         // and one failing does not starve the other.
         this.ingestor = new Ingestor(store, 4096, batches -> {
@@ -68,7 +71,7 @@ public final class Coordinator implements AutoCloseable {
         AgentServiceImpl agentService = new AgentServiceImpl(security.agentAuthenticator(), sessions, store, ingestor,
                 security.renewer(), clock);
         AdminServiceImpl adminService = new AdminServiceImpl(store, sessions, diagnosis, security.tokenAdmin(), sweeps,
-                clock);
+                schedules, clock);
         NettyServerBuilder b = NettyServerBuilder.forAddress(options.listen(), security.serverCredentials())
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 // Agents keep their stream alive through NAT and whitelist firewalls with pings.
@@ -89,6 +92,7 @@ public final class Coordinator implements AutoCloseable {
         Coordinator c = new Coordinator(store, security, options, clock);
         c.diagnosis.start(c.scheduler);
         c.retention.start();
+        c.schedules.start(c.scheduler);
         c.scheduler.scheduleWithFixedDelay(security::periodic, 1, 60, TimeUnit.MINUTES);
         c.server.start();
         log.info("coordinator listening on {}", c.server.getListenSockets());
@@ -113,6 +117,10 @@ public final class Coordinator implements AutoCloseable {
 
     public Sweeps sweeps() {
         return sweeps;
+    }
+
+    public Schedules schedules() {
+        return schedules;
     }
 
     public void awaitTermination() throws InterruptedException {

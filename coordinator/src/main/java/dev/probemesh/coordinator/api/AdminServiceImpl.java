@@ -8,7 +8,15 @@ import dev.probemesh.coordinator.store.AgentRow;
 import dev.probemesh.coordinator.store.ApplyOutcome;
 import dev.probemesh.coordinator.store.LatestRow;
 import dev.probemesh.coordinator.store.Store;
+import dev.probemesh.coordinator.schedule.Schedules;
 import dev.probemesh.coordinator.sweep.Sweeps;
+import dev.probemesh.proto.v1.AddScheduleRequest;
+import dev.probemesh.proto.v1.DeleteScheduleRequest;
+import dev.probemesh.proto.v1.DeleteScheduleResponse;
+import dev.probemesh.proto.v1.ListSchedulesRequest;
+import dev.probemesh.proto.v1.ListSchedulesResponse;
+import dev.probemesh.proto.v1.RunScheduleNowRequest;
+import dev.probemesh.proto.v1.Schedule;
 import dev.probemesh.proto.v1.AdminServiceGrpc;
 import dev.probemesh.proto.v1.AgentInfo;
 import dev.probemesh.proto.v1.ApplyChecksRequest;
@@ -64,11 +72,13 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     private final VerdictSource verdicts;
     private final TokenAdmin tokens;
     private final Sweeps sweeps;
+    private final Schedules schedules;
     private final Clock clock;
 
     public AdminServiceImpl(Store store, SessionRegistry sessions, VerdictSource verdicts, TokenAdmin tokens,
-            Sweeps sweeps, Clock clock) {
+            Sweeps sweeps, Schedules schedules, Clock clock) {
         this.sweeps = sweeps;
+        this.schedules = schedules;
         this.store = store;
         this.sessions = sessions;
         this.verdicts = verdicts;
@@ -217,7 +227,8 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
 
     @Override
     public void diagnose(DiagnoseRequest request, StreamObserver<DiagnoseResponse> out) {
-        unary(out, () -> verdicts.diagnose(request));
+        unary(out, () -> request.getSweepId().isEmpty() ? verdicts.diagnose(request)
+                : sweeps.diagnose(request, verdicts::diagnose));
     }
 
     @Override
@@ -271,6 +282,29 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     @Override
     public void listSweeps(ListSweepsRequest request, StreamObserver<ListSweepsResponse> out) {
         unary(out, () -> ListSweepsResponse.newBuilder().addAllSweeps(sweeps.list()).build());
+    }
+
+    @Override
+    public void addSchedule(AddScheduleRequest request, StreamObserver<Schedule> out) {
+        unary(out, () -> schedules.add(request));
+    }
+
+    @Override
+    public void listSchedules(ListSchedulesRequest request, StreamObserver<ListSchedulesResponse> out) {
+        unary(out, () -> ListSchedulesResponse.newBuilder().addAllSchedules(schedules.list()).build());
+    }
+
+    @Override
+    public void deleteSchedule(DeleteScheduleRequest request, StreamObserver<DeleteScheduleResponse> out) {
+        unary(out, () -> {
+            schedules.delete(request.getSchedule());
+            return DeleteScheduleResponse.newBuilder().setDeleted(true).build();
+        });
+    }
+
+    @Override
+    public void runScheduleNow(RunScheduleNowRequest request, StreamObserver<SweepStatus> out) {
+        unary(out, () -> schedules.runNow(request.getSchedule()));
     }
 
     @FunctionalInterface

@@ -10,6 +10,8 @@ import dev.probemesh.coordinator.store.IngestBatch;
 import dev.probemesh.coordinator.store.Store;
 import dev.probemesh.proto.v1.Check;
 import dev.probemesh.proto.v1.CoordinatorMessage;
+import dev.probemesh.proto.v1.DiagnoseRequest;
+import dev.probemesh.proto.v1.DiagnoseResponse;
 import dev.probemesh.proto.v1.MatrixCell;
 import dev.probemesh.proto.v1.ProbeResult;
 import dev.probemesh.proto.v1.RunNow;
@@ -35,6 +37,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +86,14 @@ public final class Sweeps {
 
     /** Validates, plans and starts a sweep; every error is raised before anything is sent. */
     public SweepStatus start(StartSweepRequest req) throws StatusException {
+        return start(req, "");
+    }
+
+    /**
+     * Starts a sweep on behalf of the schedule named {@code schedule} (empty: an ad-hoc sweep);
+     * the name is carried by its status so that {@code sweep list} shows where it came from.
+     */
+    public SweepStatus start(StartSweepRequest req, String schedule) throws StatusException {
         Map<String, String> selector = req.getSelectorMap();
         List<Session> connected = sessions.all().stream().filter(Session::isOpen).toList();
         checkSelectorKeys(selector, connected);
@@ -115,8 +126,8 @@ public final class Sweeps {
         long maxTimeout = checks.stream().mapToLong(Check::getTimeoutMs).max().orElse(0);
         long deadlineMs = req.getTimeoutMs() > 0 ? req.getTimeoutMs() : plan.windowMs() + maxTimeout + GRACE_MS;
         long now = clock.millis();
-        Sweep sweep = new Sweep("sw-" + UUID.randomUUID().toString().substring(0, 8), now, now + deadlineMs,
-                plan, cells, checks.stream().map(Check::getId).toList());
+        Sweep sweep = new Sweep(newId(), now, now + deadlineMs, plan, cells,
+                checks.stream().map(Check::getId).toList(), schedule);
         sweeps.put(sweep.id, sweep);
         trim();
         Map<String, List<Check>> byAgent = new LinkedHashMap<>();
@@ -135,6 +146,59 @@ public final class Sweeps {
                 selected.size(), checks.size(), cells.size(), plan.windowMs(), plan.stretched() ? " (stretched)" : "",
                 deadlineMs);
         return sweep.status(false);
+    }
+
+    /**
+     * Records a sweep that could not start (a schedule fired while, say, its selector matched no
+     * connected agent): stored as FAILED with the reason, so {@code sweep list} and the schedule show it.
+     */
+    public SweepStatus recordFailed(StartSweepRequest req, String schedule, String error) throws StatusException {
+        long now = clock.millis();
+        SweepStatus failed = SweepStatus.newBuilder().setId(newId()).setState("FAILED").setStartedAtMs(now)
+                .setFinishedAtMs(now).addAllCheckIds(req.getCheckIdsList()).setSchedule(schedule).setError(error)
+                .build();
+        try {
+            stored.save(failed);
+        } catch (java.sql.SQLException e) {
+            throw Status.INTERNAL.withDescription("cannot record the failed sweep: " + e.getMessage()).withCause(e)
+                    .asException();
+        }
+        log.info("sweep {}{} FAILED: {}", failed.getId(), schedule.isEmpty() ? "" : " (schedule " + schedule + ")",
+                error);
+        return failed;
+    }
+
+    /** The same check as a sweep's start: every selector key is 'site' or a label some agent has. */
+    public void validateSelector(Map<String, String> selector) throws StatusException {
+        checkSelectorKeys(selector, sessions.all().stream().filter(Session::isOpen).toList());
+    }
+
+    /**
+     * The verdicts that concern sweep {@code request.sweep_id}: open at some time during the sweep
+     * (closed ones included), naming one of its checks and one of its agents (or no agent at all).
+     * {@code verdicts} answers the request without the sweep filter; the other filters still apply.
+     */
+    public DiagnoseResponse diagnose(DiagnoseRequest request, Function<DiagnoseRequest, DiagnoseResponse> verdicts)
+            throws StatusException {
+        SweepStatus s = get(request.getSweepId(), true).orElseThrow(() -> Status.NOT_FOUND
+                .withDescription("no sweep with id \"" + request.getSweepId() + "\"").asException());
+        long from = s.getStartedAtMs();
+        long to = s.getFinishedAtMs() != 0 ? s.getFinishedAtMs() : clock.millis();
+        DiagnoseResponse all = verdicts.apply(request.toBuilder().clearSweepId().setIncludeClosed(true)
+                .setSinceMs(from).build());
+        Set<String> checks = new HashSet<>(s.getCheckIdsList());
+        Set<String> agents = new HashSet<>();
+        s.getCellsList().forEach(c -> agents.add(c.getAgent()));
+        agents.addAll(s.getAgentsPendingList());
+        return all.toBuilder().clearVerdicts().addAllVerdicts(all.getVerdictsList().stream()
+                .filter(v -> v.getOpenedAtMs() <= to && (v.getClosedAtMs() == 0 || v.getClosedAtMs() >= from))
+                .filter(v -> v.getChecksList().stream().anyMatch(checks::contains))
+                .filter(v -> v.getAgentsList().isEmpty() || v.getAgentsList().stream().anyMatch(agents::contains))
+                .toList()).build();
+    }
+
+    private static String newId() {
+        return "sw-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
     private void checkSelectorKeys(Map<String, String> selector, List<Session> connected) throws StatusException {
@@ -287,6 +351,7 @@ public final class Sweeps {
         final SweepBudget.Plan plan;
         final List<SweepBudget.Cell> planned;
         final List<String> checkIds;
+        final String schedule;
         final Map<String, MatrixCell> answered = new LinkedHashMap<>();
         final List<StreamObserver<SweepStatus>> watchers = new CopyOnWriteArrayList<>();
         volatile ScheduledFuture<?> tick;
@@ -295,8 +360,9 @@ public final class Sweeps {
         int lastSentDone = -1;
 
         Sweep(String id, long startedAt, long deadline, SweepBudget.Plan plan, List<SweepBudget.Cell> planned,
-                List<String> checkIds) {
+                List<String> checkIds, String schedule) {
             this.id = id;
+            this.schedule = schedule;
             this.startedAt = startedAt;
             this.deadline = deadline;
             this.plan = plan;
@@ -388,7 +454,7 @@ public final class Sweeps {
             SweepStatus.Builder b = SweepStatus.newBuilder().setId(id).setState(state).setStartedAtMs(startedAt)
                     .setFinishedAtMs(finishedAt).setCellsTotal(planned.size()).setCellsDone(answered.size())
                     .addAllAgentsPending(pending).setStretched(plan.stretched())
-                    .setWindowMs((int) Math.min(Integer.MAX_VALUE, plan.windowMs())).addAllCheckIds(checkIds);
+                    .setWindowMs((int) Math.min(Integer.MAX_VALUE, plan.windowMs())).addAllCheckIds(checkIds).setSchedule(schedule);
             if (withCells) {
                 for (SweepBudget.Cell c : planned) {
                     MatrixCell cell = answered.get(key(c.agent(), c.check().getId()));

@@ -60,10 +60,12 @@ class AdminServiceInProcessTest {
             }
         };
         scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        var sweeps = new dev.probemesh.coordinator.sweep.Sweeps(store, sessions, Clock.systemUTC(), scheduler);
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).directExecutor()
-                .addService(new AdminServiceImpl(store, sessions, none, TokenAdmin.unavailable(),
-                        new dev.probemesh.coordinator.sweep.Sweeps(store, sessions, Clock.systemUTC(), scheduler),
+                .addService(new AdminServiceImpl(store, sessions, none, TokenAdmin.unavailable(), sweeps,
+                        new dev.probemesh.coordinator.schedule.Schedules(store, sweeps, Clock.systemUTC(),
+                                dev.probemesh.coordinator.schedule.Schedules.Config.defaults()),
                         Clock.systemUTC()))
                 .build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
@@ -134,5 +136,57 @@ class AdminServiceInProcessTest {
         assertThat(cells).isEqualTo(12_000);
         assertThat(chunks.stream().flatMap(c -> c.getCellsList().stream()))
                 .allSatisfy(c -> assertThat(c.getStatus()).isEqualTo("MISSING"));
+    }
+
+    @Test
+    void schedulesAreAddedListedRunAndDeletedThroughTheApi() {
+        admin.applyChecks(ApplyChecksRequest.newBuilder().addChecks(tcp("web", "203.0.113.10:443")).build());
+        dev.probemesh.proto.v1.Schedule added = admin.addSchedule(dev.probemesh.proto.v1.AddScheduleRequest
+                .newBuilder().setName("nightly").setCron("0 2 * * *").setTimeZone("Asia/Tokyo")
+                .putSelector("site", "idc").addCheckIds("web").build());
+        assertThat(added.getId()).startsWith("sc-");
+        assertThat(added.getNextRunMs()).isGreaterThan(System.currentTimeMillis());
+
+        var listed = admin.listSchedules(dev.probemesh.proto.v1.ListSchedulesRequest.getDefaultInstance());
+        assertThat(listed.getSchedulesList()).extracting(s -> s.getName(), s -> s.getTimeZone())
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("nightly", "Asia/Tokyo"));
+
+        // No agent is connected here: the run is recorded as a FAILED sweep, visible in both lists.
+        var run = admin.runScheduleNow(dev.probemesh.proto.v1.RunScheduleNowRequest.newBuilder()
+                .setSchedule("nightly").build());
+        assertThat(run.getState()).isEqualTo("FAILED");
+        assertThat(run.getError()).contains("site=idc").contains("matches no connected agent");
+        assertThat(admin.listSweeps(dev.probemesh.proto.v1.ListSweepsRequest.getDefaultInstance()).getSweepsList())
+                .anySatisfy(s -> {
+                    assertThat(s.getId()).isEqualTo(run.getId());
+                    assertThat(s.getSchedule()).isEqualTo("nightly");
+                });
+        assertThat(admin.listSchedules(dev.probemesh.proto.v1.ListSchedulesRequest.getDefaultInstance())
+                .getSchedules(0)).satisfies(s -> {
+                    assertThat(s.getLastSweepId()).isEqualTo(run.getId());
+                    assertThat(s.getLastOutcome()).isEqualTo("FAILED");
+                });
+
+        admin.deleteSchedule(dev.probemesh.proto.v1.DeleteScheduleRequest.newBuilder().setSchedule(added.getId())
+                .build());
+        assertThat(admin.listSchedules(dev.probemesh.proto.v1.ListSchedulesRequest.getDefaultInstance())
+                .getSchedulesList()).isEmpty();
+    }
+
+    @Test
+    void scheduleErrorsMapToStatusCodes() {
+        assertThatThrownBy(() -> admin.addSchedule(dev.probemesh.proto.v1.AddScheduleRequest.newBuilder()
+                .setCron("every night").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).contains("cron \"every night\" is invalid");
+                });
+        assertThatThrownBy(() -> admin.runScheduleNow(dev.probemesh.proto.v1.RunScheduleNowRequest.newBuilder()
+                .setSchedule("nope").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        assertThatThrownBy(() -> admin.diagnose(DiagnoseRequest.newBuilder().setSweepId("sw-nope").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
     }
 }

@@ -1,0 +1,32 @@
+package dev.probemesh.coordinator.schedule;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One stored schedule. Times are epoch milliseconds; {@code lastRunMs == 0} and an empty
+ * {@code lastSweepId} mean it never ran.
+ */
+public record ScheduleRow(String id, String name, String cron, String timeZone, Map<String, String> selector,
+        List<String> checkIds, int timeoutMs, long createdAtMs, long nextRunMs, long lastRunMs, String lastSweepId) {
+    public ScheduleRow {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(cron, "cron");
+        Objects.requireNonNull(timeZone, "timeZone");
+        selector = Map.copyOf(selector);
+        checkIds = List.copyOf(checkIds);
+        Objects.requireNonNull(lastSweepId, "lastSweepId");
+    }
+
+    ScheduleRow withNextRun(long nextRun) {
+        return new ScheduleRow(id, name, cron, timeZone, selector, checkIds, timeoutMs, createdAtMs, nextRun,
+                lastRunMs, lastSweepId);
+    }
+
+    ScheduleRow withLastRun(long at, String sweepId) {
+        return new ScheduleRow(id, name, cron, timeZone, selector, checkIds, timeoutMs, createdAtMs, nextRunMs, at,
+                sweepId);
+    }
+}

@@ -6,6 +6,7 @@ import dev.probemesh.cli.commands.ChecksCommand;
 import dev.probemesh.cli.commands.ContextCommand;
 import dev.probemesh.cli.commands.DiagnoseCommand;
 import dev.probemesh.cli.commands.MatrixCommand;
+import dev.probemesh.cli.commands.ScheduleCommand;
 import dev.probemesh.cli.commands.SweepCommand;
 import dev.probemesh.cli.commands.TokenCommand;
 import java.io.PrintWriter;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Command;
                 + "target outage from a local path block and from a target policy block.", ""},
         commandListHeading = "%nCommands:%n",
         subcommands = {Main.CoordinatorHelp.class, Main.AgentHelp.class, Main.LabHelp.class, AgentsCommand.class,
-                ChecksCommand.class, MatrixCommand.class, DiagnoseCommand.class, SweepCommand.class,
+                ChecksCommand.class, MatrixCommand.class, DiagnoseCommand.class, SweepCommand.class, ScheduleCommand.class,
                 TokenCommand.class, ContextCommand.class, AgentRevokeCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 findings (--fail-on-verdict), 2 bad usage or input, 3 coordinator unreachable,",
                 "4 refused by the coordinator, 5 authentication, 10 other errors."})

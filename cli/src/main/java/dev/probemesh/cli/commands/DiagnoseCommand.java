@@ -30,6 +30,10 @@ public final class DiagnoseCommand extends AdminCall {
     @Option(names = "--since", description = "Closed verdicts since this long ago, e.g. 1h (with --all; default 1h).")
     String since;
 
+    @Option(names = "--sweep", paramLabel = "ID", description = "Only the verdicts that concern this sweep: open "
+            + "during it, about its checks and agents (closed ones included).")
+    String sweep;
+
     @Option(names = "--fail-on-verdict", description = "Exit 1 when any verdict is open (for scripts and cron).")
     boolean failOnVerdict;
 
@@ -41,6 +45,9 @@ public final class DiagnoseCommand extends AdminCall {
         }
         if (target != null) {
             req.setTarget(target);
+        }
+        if (sweep != null) {
+            req.setSweepId(sweep);
         }
         if (since != null) {
             req.setSinceMs(System.currentTimeMillis() - Durations.parseMillis(since));

@@ -39,7 +39,7 @@ import picocli.CommandLine.Parameters;
 /**
  * Fleet-wide sweeps: run now from every selected agent, follow the progress, show the sweep's
  * matrix. Exit 0 when every cell answered, 1 when cells were MISSING at the deadline.
- * Scheduled (cron) sweeps are not part of this command yet.
+ * Cron schedules of sweeps are {@link ScheduleCommand}; their runs are listed here with the schedule's name.
  */
 @Command(name = "sweep", description = "Fleet-wide sweeps: run checks now from every selected agent.",
         subcommands = {SweepCommand.Run.class, SweepCommand.Watch.class, SweepCommand.ListSweeps.class})
@@ -130,10 +130,11 @@ public final class SweepCommand {
             for (SweepStatus s : sweeps) {
                 rows.add(List.of(s.getId(), s.getState(), Json.time(s.getStartedAtMs()),
                         s.getCellsDone() + "/" + s.getCellsTotal(), String.join(",", s.getCheckIdsList()),
-                        s.getStretched() ? "stretched to " + Durations.format(s.getWindowMs()) : ""));
+                        s.getSchedule().isEmpty() ? "-" : s.getSchedule(), !s.getError().isEmpty() ? s.getError()
+                                : s.getStretched() ? "stretched to " + Durations.format(s.getWindowMs()) : ""));
             }
             StringBuilder b = new StringBuilder();
-            Table.render(b, List.of("ID", "STATE", "STARTED", "CELLS", "CHECKS", "BUDGET"), rows, false);
+            Table.render(b, List.of("ID", "STATE", "STARTED", "CELLS", "CHECKS", "SCHEDULE", "NOTE"), rows, false);
             out().print(b);
             return ExitCodes.OK;
         }
@@ -165,6 +166,15 @@ public final class SweepCommand {
         if (progressShown) {
             err.println("\r" + progress(last));
         }
+        if (last.getState().equals("FAILED")) {
+            // Nothing was sent: there is no matrix, only the reason.
+            if (output == OutputFormat.json) {
+                out.println(Json.write(Map.of("sweep", sweepJson(last))));
+            } else {
+                out.println(summary(last));
+            }
+            return ExitCodes.REFUSED;
+        }
         MatrixView m = matrixOf(admin, last, adHoc);
         if (output == OutputFormat.json) {
             Map<String, Object> root = new LinkedHashMap<>(m.toJson());
@@ -179,7 +189,7 @@ public final class SweepCommand {
     }
 
     /**
-     * The open verdicts that concern this sweep's checks, as text; empty when every cell is OK or
+     * The verdicts that concern this sweep (its window, checks and agents), as text; empty when every cell is OK or
      * MISSING (nothing to explain) or the diagnosis is unavailable (the matrix stands on its own).
      */
     static java.util.Optional<String> diagnosis(AdminServiceGrpc.AdminServiceBlockingStub admin, SweepStatus s) {
@@ -190,10 +200,8 @@ public final class SweepCommand {
         }
         try {
             DiagnoseResponse r = admin.diagnose(DiagnoseRequest.newBuilder().setSweepId(s.getId()).build());
-            Set<String> checks = new HashSet<>(s.getCheckIdsList());
-            DiagnoseResponse mine = r.toBuilder().clearVerdicts().addAllVerdicts(r.getVerdictsList().stream()
-                    .filter(v -> v.getChecksList().stream().anyMatch(checks::contains)).toList()).build();
-            return java.util.Optional.of("\n" + VerdictView.toText(mine, Table.colorWanted()));
+            // The coordinator keeps the verdicts of the sweep's window, checks and agents.
+            return java.util.Optional.of("\n" + VerdictView.toText(r, Table.colorWanted()));
         } catch (io.grpc.StatusRuntimeException e) {
             return java.util.Optional.of("\n(diagnosis unavailable: " + e.getStatus().getCode() + ")\n");
         }
@@ -210,6 +218,10 @@ public final class SweepCommand {
 
     static String summary(SweepStatus s) {
         long missing = s.getCellsList().stream().filter(c -> c.getStatus().equals("MISSING")).count();
+        if (s.getState().equals("FAILED")) {
+            return "sweep " + s.getId() + (s.getSchedule().isEmpty() ? "" : " (schedule " + s.getSchedule() + ")")
+                    + ": FAILED, could not start: " + s.getError();
+        }
         StringBuilder b = new StringBuilder("sweep ").append(s.getId()).append(": ").append(s.getState())
                 .append(", ").append(s.getCellsDone()).append('/').append(s.getCellsTotal()).append(" cells in ")
                 .append(Durations.format(Math.max(0, s.getFinishedAtMs() - s.getStartedAtMs())));
@@ -235,6 +247,12 @@ public final class SweepCommand {
         m.put("windowMs", s.getWindowMs());
         m.put("cellsDone", s.getCellsDone());
         m.put("cellsTotal", s.getCellsTotal());
+        if (!s.getSchedule().isEmpty()) {
+            m.put("schedule", s.getSchedule());
+        }
+        if (!s.getError().isEmpty()) {
+            m.put("error", s.getError());
+        }
         return m;
     }
 

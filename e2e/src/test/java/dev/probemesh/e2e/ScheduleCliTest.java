@@ -118,6 +118,28 @@ class ScheduleCliTest {
         Outcome list = cli("schedule", "list");
         assertThat(list.out()).contains("b-only").contains("FAILED").contains("matches no connected agent");
         assertThat(cli("sweep", "list").out()).containsPattern("FAILED.*b-only");
+        Outcome show = cli("sweep", "show", run.out().trim());
+        assertThat(show.code()).isEqualTo(ExitCodes.REFUSED);
+        assertThat(show.out()).contains("(schedule b-only): FAILED, could not start: selector \"site=b,role=test\"");
+    }
+
+    @Test
+    @Timeout(150)
+    void theCoordinatorsSchedulerFiresADueScheduleAsACompleteSweep() {
+        // Every minute: the coordinator's own tick (real clock) must start it within about a minute.
+        assertThat(cli("schedule", "add", "--cron", "* * * * *", "--checks", "stored-tcp", "--name", "minutely")
+                .code()).isZero();
+
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() -> mesh.admin()
+                .listSchedules(ListSchedulesRequest.getDefaultInstance()).getSchedules(0).getLastOutcome()
+                .equals("DONE"));
+
+        Schedule s = mesh.admin().listSchedules(ListSchedulesRequest.getDefaultInstance()).getSchedules(0);
+        Outcome show = cli("sweep", "show", s.getLastSweepId(), "-o", "json");
+        assertThat(show.code()).as(show.err()).isZero();
+        assertThat(show.out()).contains("\"complete\" : true").contains("\"schedule\" : \"minutely\"")
+                .contains("\"a-1\"").contains("\"a-2\"").contains("\"b-1\"");
+        assertThat(s.getNextRunMs()).isGreaterThan(s.getLastRunMs());
     }
 
     @Test

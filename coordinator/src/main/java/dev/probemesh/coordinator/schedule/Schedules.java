@@ -53,7 +53,8 @@ public final class Schedules {
      * @param defaultZone the zone of a schedule added without one (the coordinator's)
      * @param tick how often due schedules are looked for
      * @param catchUpDelay how long after start a run missed while the coordinator was down waits,
-     *     so that agents have reconnected (they redial within seconds) and the sweep finds them
+     *     so that agents have reconnected and the sweep finds them: an agent's reconnect backoff is
+     *     capped at 30 s, so after a long outage its next attempt may be that far away
      */
     public record Config(ZoneId defaultZone, Duration tick, Duration catchUpDelay) {
         public Config {
@@ -63,7 +64,7 @@ public final class Schedules {
         }
 
         public static Config defaults() {
-            return new Config(ZoneId.systemDefault(), Duration.ofSeconds(1), Duration.ofSeconds(30));
+            return new Config(ZoneId.systemDefault(), Duration.ofSeconds(1), Duration.ofSeconds(40));
         }
     }
 

@@ -120,7 +120,7 @@ class ScheduleCliTest {
         assertThat(cli("sweep", "list").out()).containsPattern("FAILED.*b-only");
         Outcome show = cli("sweep", "show", run.out().trim());
         assertThat(show.code()).isEqualTo(ExitCodes.REFUSED);
-        assertThat(show.out()).contains("(schedule b-only): FAILED, could not start: selector \"site=b,role=test\"");
+        assertThat(show.out()).contains("(schedule b-only): FAILED, could not start: selector \"role=test,site=b\"");
     }
 
     @Test

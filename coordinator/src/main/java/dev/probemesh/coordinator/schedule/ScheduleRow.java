@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One stored schedule. Times are epoch milliseconds; {@code lastRunMs == 0} and an empty
+ * One stored schedule; the selector is kept sorted by key. Times are epoch milliseconds; {@code lastRunMs == 0} and an empty
  * {@code lastSweepId} mean it never ran.
  */
 public record ScheduleRow(String id, String name, String cron, String timeZone, Map<String, String> selector,
@@ -15,7 +15,8 @@ public record ScheduleRow(String id, String name, String cron, String timeZone, 
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(cron, "cron");
         Objects.requireNonNull(timeZone, "timeZone");
-        selector = Map.copyOf(selector);
+        // Sorted by key: stored, listed and sent in the same order every time (Map.copyOf's order is random).
+        selector = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(selector));
         checkIds = List.copyOf(checkIds);
         Objects.requireNonNull(lastSweepId, "lastSweepId");
     }

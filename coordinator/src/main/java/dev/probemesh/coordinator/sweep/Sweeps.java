@@ -54,6 +54,8 @@ public final class Sweeps {
     public static final long GRACE_MS = 2_000;
     static final int KEPT = 200;
     private static final long TICK_MS = 250;
+    /** The sweep's last results are correlated on the next diagnosis tick: a verdict they open lands just after its end. */
+    static final long DIAGNOSE_SLACK_MS = 5_000;
 
     /** How sweeps are tuned. */
     public record Config(double defaultRatePerS) {
@@ -175,7 +177,8 @@ public final class Sweeps {
 
     /**
      * The verdicts that concern sweep {@code request.sweep_id}: open at some time during the sweep
-     * (closed ones included), naming one of its checks and one of its agents (or no agent at all).
+     * or in the few seconds after its end when its own results are correlated (closed ones
+     * included), naming one of its checks and one of its agents (or no agent at all).
      * {@code verdicts} answers the request without the sweep filter; the other filters still apply.
      */
     public DiagnoseResponse diagnose(DiagnoseRequest request, Function<DiagnoseRequest, DiagnoseResponse> verdicts)
@@ -183,7 +186,7 @@ public final class Sweeps {
         SweepStatus s = get(request.getSweepId(), true).orElseThrow(() -> Status.NOT_FOUND
                 .withDescription("no sweep with id \"" + request.getSweepId() + "\"").asException());
         long from = s.getStartedAtMs();
-        long to = s.getFinishedAtMs() != 0 ? s.getFinishedAtMs() : clock.millis();
+        long to = (s.getFinishedAtMs() != 0 ? s.getFinishedAtMs() : clock.millis()) + DIAGNOSE_SLACK_MS;
         DiagnoseResponse all = verdicts.apply(request.toBuilder().clearSweepId().setIncludeClosed(true)
                 .setSinceMs(from).build());
         Set<String> checks = new HashSet<>(s.getCheckIdsList());

@@ -75,14 +75,15 @@ class SweepDiagnoseTest {
                 verdict("closed-during", START - 5_000, START + 10_000, List.of("dns"), List.of("hq-1")),
                 verdict("global-no-agents", START + 1_000, 0, List.of("web"), List.of()),
                 verdict("closed-before", START - 50_000, START - 1, List.of("web"), List.of("idc-1")),
-                verdict("opened-after", END + 1, 0, List.of("web"), List.of("idc-1")),
+                verdict("opened-by-its-last-results", END + 1_000, 0, List.of("dns"), List.of("hq-1")),
+                verdict("opened-later", END + Sweeps.DIAGNOSE_SLACK_MS + 1, 0, List.of("web"), List.of("idc-1")),
                 verdict("other-check", START, 0, List.of("mail"), List.of("idc-1")),
                 verdict("other-agent", START, 0, List.of("web"), List.of("branch-7")));
 
         DiagnoseResponse r = diagnose(DiagnoseRequest.newBuilder().setSweepId("sw-1").build(), all);
 
         assertThat(r.getVerdictsList()).extracting(Verdict::getId)
-                .containsExactly("open-during", "closed-during", "global-no-agents");
+                .containsExactly("open-during", "closed-during", "global-no-agents", "opened-by-its-last-results");
     }
 
     @Test

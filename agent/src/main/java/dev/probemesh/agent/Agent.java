@@ -79,7 +79,7 @@ public final class Agent implements AutoCloseable {
         });
         this.capabilities = new CachedCapabilities(clock);
         this.dns = new DnsTransport(scheduler, scheduler);
-        this.connector = new TcpConnector();
+        this.connector = new TcpConnector(scheduler); // completes on the scheduler, one hand-off per batch
         var resolver = DnsjavaAddressResolver.system(dns, () -> capabilities.host().ipv6());
         ProbeEnv env = new ProbeEnv(scheduler, resolver, options.policy(), options.extraTrust());
         FamilyDialer dialer = new FamilyDialer(options.policy(), capabilities::host);

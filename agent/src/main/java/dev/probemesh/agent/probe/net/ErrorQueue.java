@@ -1,11 +1,9 @@
 package dev.probemesh.agent.probe.net;
 
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
-import com.sun.jna.ptr.IntByReference;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Optional;
@@ -35,13 +33,47 @@ final class ErrorQueue {
     private static final int MSGHDR_SIZE = 56;
     private static final int CONTROL_SIZE = 512;
     private static final int DATA_SIZE = 256;
+    private static final int TCP_INFO_SIZE = 256;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_ERROR = 4;
 
-    interface LibC extends Library {
-        int setsockopt(int fd, int level, int name, IntByReference value, int len);
+    /**
+     * libc through JNA's direct mapping: a JNI stub per method, no proxy, no boxing and no
+     * argument conversion. Pointers are raw addresses into the calling thread's {@link Scratch}.
+     * The connect path calls this once or twice per probe, so the interface mapping's cost (a
+     * reflective proxy, an Object[] and a native Memory per by-reference argument) showed up.
+     */
+    static final class LibC {
+        static {
+            Native.register(LibC.class, "c");
+        }
 
-        long recvmsg(int fd, Pointer msghdr, int flags);
+        private LibC() {
+        }
 
-        int getsockopt(int fd, int level, int name, Pointer value, IntByReference len);
+        static native int setsockopt(int fd, int level, int name, long value, int len);
+
+        static native long recvmsg(int fd, long msghdr, int flags);
+
+        static native int getsockopt(int fd, int level, int name, long value, long len);
+    }
+
+    /**
+     * One thread's native buffers, allocated once: msghdr, iovec, data, control, and an int pair
+     * for getsockopt. Calls come from the connector's selector thread and from callers of
+     * connect() (an immediate failure), hence one set per thread.
+     */
+    private static final class Scratch {
+        static final long MSG = 0;
+        static final long IOV = MSGHDR_SIZE;
+        static final long DATA = IOV + 16;
+        static final long CONTROL = DATA + DATA_SIZE;
+        static final long VALUE = CONTROL + CONTROL_SIZE;
+        static final long LEN = VALUE + TCP_INFO_SIZE;
+        static final long SIZE = LEN + 8;
+
+        final Memory mem = new Memory(SIZE);
+        final long base = Pointer.nativeValue(mem);
     }
 
     private static final int IPPROTO_TCP = 6;
@@ -58,22 +90,21 @@ final class ErrorQueue {
      * Empty when TCP_INFO cannot be read.
      */
     Optional<Boolean> synsFailedLocally(int fd) {
-        try (Memory info = new Memory(256)) {
-            info.clear();
-            IntByReference len = new IntByReference(256);
-            if (libc.getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, len) != 0 || len.getValue() < TCPI_RETRANS + 4) {
-                return Optional.empty();
-            }
-            int retransmits = info.getByte(TCPI_RETRANSMITS) & 0xff;
-            int retrans = info.getInt(TCPI_RETRANS);
-            return Optional.of(retransmits > 0 && retrans == 0);
+        Scratch b = scratch.get();
+        b.mem.setMemory(Scratch.VALUE, TCP_INFO_SIZE, (byte) 0);
+        b.mem.setInt(Scratch.LEN, TCP_INFO_SIZE);
+        if (LibC.getsockopt(fd, IPPROTO_TCP, TCP_INFO, b.base + Scratch.VALUE, b.base + Scratch.LEN) != 0
+                || b.mem.getInt(Scratch.LEN) < TCPI_RETRANS + 4) {
+            return Optional.empty();
         }
+        int retransmits = b.mem.getByte(Scratch.VALUE + TCPI_RETRANSMITS) & 0xff;
+        int retrans = b.mem.getInt(Scratch.VALUE + TCPI_RETRANS);
+        return Optional.of(retransmits > 0 && retrans == 0);
     }
 
-    private final LibC libc;
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    private ErrorQueue(LibC libc) {
-        this.libc = libc;
+    private ErrorQueue() {
     }
 
     /** The error queue of this platform, or empty when JNA or the layout is not available here. */
@@ -82,8 +113,9 @@ final class ErrorQueue {
             return Optional.empty();
         }
         try {
-            return Optional.of(new ErrorQueue(Native.load("c", LibC.class)));
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            new LibC(); // binds the natives (class initialization), or fails here
+            return Optional.of(new ErrorQueue());
+        } catch (UnsatisfiedLinkError | ExceptionInInitializerError | NoClassDefFoundError | RuntimeException e) {
             log.warn("socket error queue unavailable (JNA could not load libc): {}", e.toString());
             return Optional.empty();
         }
@@ -91,44 +123,61 @@ final class ErrorQueue {
 
     /** Asks the kernel to queue ICMP errors for this socket; false when it refused. */
     boolean enable(int fd, boolean ipv6) {
-        IntByReference one = new IntByReference(1);
-        int rc = ipv6 ? libc.setsockopt(fd, SOL_IPV6, IPV6_RECVERR, one, 4)
-                : libc.setsockopt(fd, SOL_IP, IP_RECVERR, one, 4);
+        Scratch b = scratch.get();
+        b.mem.setInt(Scratch.VALUE, 1);
+        long one = b.base + Scratch.VALUE;
+        int rc = ipv6 ? LibC.setsockopt(fd, SOL_IPV6, IPV6_RECVERR, one, 4)
+                : LibC.setsockopt(fd, SOL_IP, IP_RECVERR, one, 4);
         return rc == 0;
+    }
+
+    /**
+     * The socket's pending error (SO_ERROR, which reading clears), after the selector said a
+     * non-blocking connect is done: 0 when it connected, else the errno that failed it; -1 when
+     * getsockopt itself failed. One syscall, where the JDK's finishConnect makes two (poll and
+     * getsockopt) and closes the channel on failure before the error queue could be read.
+     */
+    int pendingError(int fd) {
+        Scratch b = scratch.get();
+        b.mem.setInt(Scratch.VALUE, 0);
+        b.mem.setInt(Scratch.LEN, 4);
+        if (LibC.getsockopt(fd, SOL_SOCKET, SO_ERROR, b.base + Scratch.VALUE, b.base + Scratch.LEN) != 0) {
+            return -1;
+        }
+        return b.mem.getInt(Scratch.VALUE);
     }
 
     /** Reads one queued error without blocking; empty when the queue is empty. */
     Optional<IcmpError> read(int fd) {
-        try (Memory msg = new Memory(MSGHDR_SIZE); Memory iov = new Memory(16); Memory data = new Memory(DATA_SIZE);
-                Memory control = new Memory(CONTROL_SIZE)) {
-            msg.clear();
-            control.clear();
-            iov.setPointer(0, data);
-            iov.setLong(8, DATA_SIZE);
-            msg.setPointer(16, iov);
-            msg.setLong(24, 1);
-            msg.setPointer(32, control);
-            msg.setLong(40, CONTROL_SIZE);
-            long n = libc.recvmsg(fd, msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-            if (n < 0) {
-                return Optional.empty();
-            }
-            long controlLen = msg.getLong(40);
-            long off = 0;
-            while (off + 16 <= controlLen) {
-                long cmsgLen = control.getLong(off);
-                int level = control.getInt(off + 8);
-                int type = control.getInt(off + 12);
-                if (cmsgLen < 16) {
-                    break;
-                }
-                if ((level == SOL_IP && type == IP_RECVERR) || (level == SOL_IPV6 && type == IPV6_RECVERR)) {
-                    return Optional.of(parse(control.share(off + 16, cmsgLen - 16), cmsgLen - 16));
-                }
-                off += (cmsgLen + 7) & ~7L;
-            }
+        Scratch b = scratch.get();
+        Memory m = b.mem;
+        m.setMemory(Scratch.MSG, MSGHDR_SIZE, (byte) 0);
+        m.setMemory(Scratch.CONTROL, CONTROL_SIZE, (byte) 0);
+        m.setLong(Scratch.IOV, b.base + Scratch.DATA);
+        m.setLong(Scratch.IOV + 8, DATA_SIZE);
+        m.setLong(Scratch.MSG + 16, b.base + Scratch.IOV);
+        m.setLong(Scratch.MSG + 24, 1);
+        m.setLong(Scratch.MSG + 32, b.base + Scratch.CONTROL);
+        m.setLong(Scratch.MSG + 40, CONTROL_SIZE);
+        long n = LibC.recvmsg(fd, b.base + Scratch.MSG, MSG_ERRQUEUE | MSG_DONTWAIT);
+        if (n < 0) {
             return Optional.empty();
         }
+        long controlLen = Math.min(m.getLong(Scratch.MSG + 40), CONTROL_SIZE);
+        long off = 0;
+        while (off + 16 <= controlLen) {
+            long cmsgLen = m.getLong(Scratch.CONTROL + off);
+            int level = m.getInt(Scratch.CONTROL + off + 8);
+            int type = m.getInt(Scratch.CONTROL + off + 12);
+            if (cmsgLen < 16) {
+                break;
+            }
+            if ((level == SOL_IP && type == IP_RECVERR) || (level == SOL_IPV6 && type == IPV6_RECVERR)) {
+                return Optional.of(parse(m.share(Scratch.CONTROL + off + 16, cmsgLen - 16), cmsgLen - 16));
+            }
+            off += (cmsgLen + 7) & ~7L;
+        }
+        return Optional.empty();
     }
 
     /** struct sock_extended_err followed by the offender's sockaddr (SO_EE_OFFENDER). */

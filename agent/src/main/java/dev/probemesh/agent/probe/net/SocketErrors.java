@@ -1,8 +1,12 @@
 package dev.probemesh.agent.probe.net;
 
 import dev.probemesh.common.failure.FailureCode;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.NoRouteToHostException;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.InterruptedByTimeoutException;
 import java.nio.channels.UnsupportedAddressTypeException;
@@ -107,6 +111,27 @@ public final class SocketErrors {
                     + " (EACCES: ICMP admin-prohibited)");
         }
         return new Classified(FailureCode.INTERNAL, e.getClass().getSimpleName() + (msg.isEmpty() ? "" : ": " + msg));
+    }
+
+    /**
+     * The exception the JDK would throw for a connect that failed with {@code errno} (Linux
+     * numbers; same classes and glibc strerror texts as {@code sun.nio.ch.Net}), for the
+     * connector, which reads SO_ERROR itself and then classifies like any other failure.
+     */
+    static IOException connectError(int errno) {
+        return switch (errno) {
+            case 111 -> new ConnectException("Connection refused");
+            case 110 -> new ConnectException("Connection timed out");
+            case 113 -> new NoRouteToHostException("No route to host");
+            case 13 -> new BindException("Permission denied");
+            case 99 -> new BindException("Cannot assign requested address");
+            case 101 -> new SocketException("Network is unreachable");
+            case 1 -> new SocketException("Operation not permitted");
+            case 104 -> new SocketException("Connection reset by peer");
+            case 97 -> new SocketException("Address family not supported by protocol");
+            case 71 -> new SocketException("Protocol error");
+            default -> new SocketException("connect failed (errno " + errno + ")");
+        };
     }
 
     /** Strips wrappers that carry no meaning of their own, down to the exception that says what failed. */

@@ -1,5 +1,7 @@
 package dev.probemesh.agent.probe.net;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Field;
 import java.nio.channels.SocketChannel;
 import java.util.OptionalInt;
@@ -50,8 +52,17 @@ final class SocketFds {
             theUnsafe.setAccessible(true);
             Object unsafe = theUnsafe.get(null);
             long offset = (long) unsafeClass.getMethod("objectFieldOffset", Field.class).invoke(unsafe, fdVal);
-            var getInt = unsafeClass.getMethod("getInt", Object.class, long.class);
-            return new SocketFds(ch -> (int) getInt.invoke(unsafe, ch, offset), "unsafe");
+            // A method handle, not Method.invoke: this runs once per connect, and reflection boxes
+            // its arguments and checks access on every call.
+            MethodHandle getInt = MethodHandles.lookup()
+                    .unreflect(unsafeClass.getMethod("getInt", Object.class, long.class)).bindTo(unsafe);
+            return new SocketFds(ch -> {
+                try {
+                    return (int) getInt.invokeExact((Object) ch, offset);
+                } catch (Throwable t) {
+                    throw new ReflectiveOperationException(t);
+                }
+            }, "unsafe");
         } catch (ReflectiveOperationException | RuntimeException e) {
             log.warn("cannot read socket fds (run with --add-opens java.base/sun.nio.ch=ALL-UNNAMED): {}", e.toString());
             return null;

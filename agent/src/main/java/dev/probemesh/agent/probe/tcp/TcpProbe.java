@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -66,20 +67,33 @@ public final class TcpProbe implements Probe {
         } catch (RuntimeException e) {
             resolved = CompletableFuture.failedFuture(e);
         }
-        return resolved.handle((addrs, err) -> err != null
+        CompletableFuture<ProbeResult> out = new CompletableFuture<>();
+        resolved.handle((addrs, err) -> err != null
                         ? CompletableFuture.completedFuture(resolveFailed(err, micros(t0), t0, check))
                         : dial(addrs, check, hp, micros(t0), t0, deadlineNanos))
                 .thenCompose(stage -> stage)
-                .exceptionally(e -> ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
-                        "tcp probe failed internally: " + e))
-                // Off the connector's selector thread: whatever the caller does next must not stall it.
-                .thenApplyAsync(r -> r, env.scheduler());
+                .whenComplete((r, e) -> {
+                    ProbeResult res = e == null ? r : ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                            "tcp probe failed internally: " + e);
+                    if (!connector.onSelectorThread()) {
+                        out.complete(res); // already off it (a connector that completes on the scheduler)
+                        return;
+                    }
+                    // Off the connector's selector thread: whatever the caller does next must not stall it.
+                    try {
+                        env.scheduler().execute(() -> out.complete(res));
+                    } catch (RejectedExecutionException rejected) {
+                        out.complete(res); // shutting down
+                    }
+                });
+        return out;
     }
 
     private CompletionStage<ProbeResult> dial(List<InetAddress> addrs, Check check, HostPort hp, long resolveUs,
             long t0, long deadlineNanos) {
         return dialer.<ConnectResult.Connected>dial(addrs, check.getFamily(), deadlineNanos,
-                        (a, d) -> connector.connect(new InetSocketAddress(a, hp.port()), d).thenApply(TcpProbe::attempt))
+                        (a, d) -> connector.connect(new InetSocketAddress(a, hp.port()), d, check.getTcp().getTls())
+                                .thenApply(TcpProbe::attempt))
                 .thenCompose(o -> afterDial(o, check, hp, resolveUs, t0, deadlineNanos));
     }
 
@@ -103,7 +117,7 @@ public final class TcpProbe implements Probe {
         attrs.put("port", Integer.toString(hp.port()));
         String okDetail = "connected to " + hostPort(addr, hp.port());
         if (!check.getTcp().getTls()) {
-            closeQuietly(c);
+            closeQuietly(c); // a no-op: the connector closed it once connected (keepOpen false)
             return CompletableFuture.completedFuture(result(o, okDetail, new PhaseTimings(resolveUs, c.connectUs(), 0, 0,
                     micros(t0)), addr, attrs));
         }

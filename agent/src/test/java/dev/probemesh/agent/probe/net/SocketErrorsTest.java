@@ -47,6 +47,34 @@ class SocketErrorsTest {
         assertThat(SocketErrors.classify(error, DEST, LocalRoutes.everywhere()).code()).isEqualTo(expected);
     }
 
+    /** Linux errno as the connector reads it from SO_ERROR: classified as the JDK's exception for it would be. */
+    static Stream<Arguments> connectErrnos() {
+        return Stream.of(
+                Arguments.of(111, FailureCode.REFUSED),
+                Arguments.of(110, FailureCode.TIMEOUT),
+                Arguments.of(113, FailureCode.HOST_UNREACHABLE),
+                Arguments.of(101, FailureCode.NET_UNREACHABLE),
+                Arguments.of(13, FailureCode.ADMIN_PROHIBITED),
+                Arguments.of(1, FailureCode.LOCAL_FIREWALL),
+                Arguments.of(99, FailureCode.ADDRESS_FAMILY_UNAVAILABLE),
+                Arguments.of(97, FailureCode.ADDRESS_FAMILY_UNAVAILABLE),
+                Arguments.of(71, FailureCode.INTERNAL),
+                Arguments.of(12345, FailureCode.INTERNAL));
+    }
+
+    @ParameterizedTest(name = "errno {0} -> {1}")
+    @MethodSource("connectErrnos")
+    void classifiesAConnectErrnoAsTheJdkExceptionForItWouldBe(int errno, FailureCode expected) {
+        assertThat(SocketErrors.classify(SocketErrors.connectError(errno), DEST, LocalRoutes.everywhere()).code())
+                .isEqualTo(expected);
+    }
+
+    @Test
+    void aResetConnectErrnoReadsAsAResetAfterTheHandshake() {
+        assertThat(TcpConnector.resetAfterHandshake(SocketErrors.connectError(104))).isTrue();
+        assertThat(TcpConnector.resetAfterHandshake(SocketErrors.connectError(111))).isFalse();
+    }
+
     static Stream<Arguments> nettyAndFutureWrappers() {
         ConnectException refused = new ConnectException("Connection refused");
         return Stream.of(

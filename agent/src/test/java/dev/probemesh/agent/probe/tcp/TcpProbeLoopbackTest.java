@@ -267,4 +267,53 @@ class TcpProbeLoopbackTest {
             assertThat(failed).isEmpty();
         }
     }
+
+    @Test
+    void aConnectOnlyAttemptClosesTheSocketItselfOnceConnected() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            ConnectResult r = connector.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                    s.getLocalPort()), deadline, false).toCompletableFuture().join();
+            assertThat(r).isInstanceOf(ConnectResult.Connected.class);
+            assertThat(((ConnectResult.Connected) r).channel().isOpen()).isFalse();
+            try (Socket accepted = s.accept()) {
+                // The handshake completed (the server accepted it) and the prober hung up: EOF.
+                accepted.setSoTimeout(5000);
+                assertThat(accepted.getInputStream().read()).isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void aKeptConnectionIsHandedOverConnectedAndOpen() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            ConnectResult r = connector.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                    s.getLocalPort()), deadline, true).toCompletableFuture().join();
+            assertThat(r).isInstanceOf(ConnectResult.Connected.class);
+            try (var ch = ((ConnectResult.Connected) r).channel(); Socket accepted = s.accept()) {
+                assertThat(ch.isConnected()).isTrue();
+                ch.configureBlocking(true);
+                ch.write(java.nio.ByteBuffer.wrap(new byte[] {42}));
+                accepted.setSoTimeout(5000);
+                assertThat(accepted.getInputStream().read()).isEqualTo(42);
+            }
+        }
+    }
+
+    @Test
+    void aConnectorWithACompletionExecutorCompletesOnItForSuccessAndRefusal() throws Exception {
+        ExecutorService completions = Executors.newSingleThreadExecutor(r -> new Thread(r, "test-completions"));
+        try (TcpConnector own = new TcpConnector(completions);
+                ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            for (int port : new int[] {s.getLocalPort(), closedPort()}) {
+                String thread = own.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), deadline,
+                        false).thenApply(r -> Thread.currentThread().getName()).toCompletableFuture().join();
+                assertThat(thread).isEqualTo("test-completions");
+            }
+        } finally {
+            completions.shutdownNow();
+        }
+    }
 }

@@ -26,6 +26,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -98,24 +99,52 @@ public final class DnsProbe implements Probe {
         }
     }
 
-    private CompletionStage<ProbeResult> runChecked(Check check, long deadline) {
-        DnsParams p = check.getDns();
-        long start = System.nanoTime();
-        Family family = check.getFamily();
+    /**
+     * What a check asks, parsed once per check rather than per run (name, type, regex, an
+     * explicit resolver, expected addresses): at tens of thousands of runs a second the parsing
+     * (regexes over the resolver text, name and address parsing) showed in the profile.
+     * {@code refusal} is set when the spec cannot run; {@code server} is null for the system
+     * resolver, which is looked up on every run (resolv.conf may change).
+     */
+    private record Spec(Name qname, String qnameText, int qtype, String qtypeText, Pattern regex,
+            InetSocketAddress server, List<String> expectedText, List<InetAddress> expected, ProbeResult refusal) {
+        static Spec refused(ProbeResult r) {
+            return new Spec(null, "", 0, "", null, null, List.of(), List.of(), r);
+        }
+    }
 
+    /** Parsed specs by check; bounded (cleared when full: specs are cheap to parse again). */
+    private final Map<Check, Spec> specs = new ConcurrentHashMap<>();
+    private static final int MAX_SPECS = 4096;
+
+    private Spec spec(Check check) {
+        Spec s = specs.get(check);
+        if (s == null) {
+            s = parse(check);
+            if (specs.size() >= MAX_SPECS) {
+                specs.clear();
+            }
+            specs.put(check, s);
+        }
+        return s;
+    }
+
+    private static Spec parse(Check check) {
+        DnsParams p = check.getDns();
+        Family family = check.getFamily();
         // --- what to ask
         Name qname;
         try {
             String t = check.getTarget().trim();
             qname = Name.fromString(t.endsWith(".") ? t : t + ".");
         } catch (TextParseException e) {
-            return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+            return Spec.refused(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
                     "target \"" + check.getTarget() + "\" is not a DNS name: " + e.getMessage()));
         }
         String qtypeText = p.getQtype().isEmpty() ? "A" : p.getQtype().toUpperCase(Locale.ROOT);
         int qtype = Type.value(qtypeText);
         if (qtype < 0) {
-            return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+            return Spec.refused(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
                     "dns.type \"" + qtypeText + "\" is not a record type"));
         }
         Pattern regex = null;
@@ -123,14 +152,52 @@ public final class DnsProbe implements Probe {
             try {
                 regex = Pattern.compile(p.getExpectRegex());
             } catch (PatternSyntaxException e) {
-                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                return Spec.refused(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
                         "dns.expect-regex does not compile: " + e.getDescription()));
             }
         }
+        List<InetAddress> expected = new ArrayList<>();
+        for (String e : p.getExpectAddressesList()) {
+            try {
+                expected.add(DnsResolvConf.literal(e));
+            } catch (IllegalArgumentException bad) {
+                return Spec.refused(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "dns.expect-addresses \"" + e + "\" is not an IP address"));
+            }
+        }
+        // --- whom to ask, when the check names a resolver
+        InetSocketAddress server = null;
+        if (!p.getResolver().isEmpty()) {
+            HostPort hp = parseResolver(p.getResolver().trim(), p.getPort() == 0 ? 53 : p.getPort());
+            if (hp == null || !Hosts.isIpLiteral(hp.host()) || hp.port() < 1 || hp.port() > 65535) {
+                return Spec.refused(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "dns.resolver \"" + p.getResolver() + "\" is not an IP address or IP:port"));
+            }
+            InetAddress a = DnsResolvConf.literal(hp.host());
+            if (!fits(a, family)) {
+                return Spec.refused(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
+                        "dns.resolver " + hp.host() + " is an " + (a instanceof Inet6Address ? "IPv6" : "IPv4")
+                                + " address but the check is pinned to " + familyName(family)
+                                + " (family pins the path to the resolver; use a resolver of that family)"));
+            }
+            server = new InetSocketAddress(a, hp.port());
+        }
+        return new Spec(qname, DnsAnswers.text(qname), qtype, Type.string(qtype), regex, server,
+                List.copyOf(p.getExpectAddressesList()), List.copyOf(expected), null);
+    }
+
+    private CompletionStage<ProbeResult> runChecked(Check check, long deadline) {
+        DnsParams p = check.getDns();
+        long start = System.nanoTime();
+        Family family = check.getFamily();
+        Spec spec = spec(check);
+        if (spec.refusal() != null) {
+            return done(spec.refusal());
+        }
 
         // --- whom to ask
-        InetSocketAddress server;
-        if (p.getResolver().isEmpty()) {
+        InetSocketAddress server = spec.server();
+        if (server == null) {
             Optional<InetSocketAddress> s = systemResolvers.get().stream().filter(a -> fits(a.getAddress(), family)).findFirst();
             if (s.isEmpty()) {
                 return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.UNSUPPORTED,
@@ -141,20 +208,6 @@ public final class DnsProbe implements Probe {
             if (p.getPort() != 0) {
                 server = new InetSocketAddress(server.getAddress(), p.getPort());
             }
-        } else {
-            HostPort hp = parseResolver(p.getResolver().trim(), p.getPort() == 0 ? 53 : p.getPort());
-            if (hp == null || !Hosts.isIpLiteral(hp.host()) || hp.port() < 1 || hp.port() > 65535) {
-                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
-                        "dns.resolver \"" + p.getResolver() + "\" is not an IP address or IP:port"));
-            }
-            InetAddress a = DnsResolvConf.literal(hp.host());
-            if (!fits(a, family)) {
-                return done(ProbeResult.refused(ProbeStatus.ERROR, FailureCode.INTERNAL,
-                        "dns.resolver " + hp.host() + " is an " + (a instanceof Inet6Address ? "IPv6" : "IPv4")
-                                + " address but the check is pinned to " + familyName(family)
-                                + " (family pins the path to the resolver; use a resolver of that family)"));
-            }
-            server = new InetSocketAddress(a, hp.port());
         }
         // deniedResolver, not denied: the system's own stub (127.0.0.53 from resolv.conf) must stay
         // askable while the policy denies loopback for every other destination.
@@ -164,9 +217,11 @@ public final class DnsProbe implements Probe {
                     "resolver " + DnsTransport.hostPort(server) + " denied by policy: " + denied.get()));
         }
 
+        Name qname = spec.qname();
+        int qtype = spec.qtype();
         boolean rd = p.getRecursionDesired();
         boolean tcp = "tcp".equalsIgnoreCase(p.getTransport());
-        Run run = new Run(p, qname, qtype, regex, server, start, deadline);
+        Run run = new Run(p, spec, server, DnsTransport.hostPort(server), start, deadline);
         InetSocketAddress srv = server;
         if (tcp) {
             return transport.query(server, query(qname, qtype, rd), DnsTransport.Protocol.TCP, deadline, false)
@@ -187,17 +242,18 @@ public final class DnsProbe implements Probe {
     }
 
     /** One run's context, judging the final outcome. */
-    private record Run(DnsParams p, Name qname, int qtype, Pattern regex, InetSocketAddress server,
-            long start, long deadline) {
+    private record Run(DnsParams p, Spec spec, InetSocketAddress server, String resolver, long start, long deadline) {
 
         ProbeResult judge(DnsTransport.Outcome o, DnsTransport.Protocol via, boolean afterTruncation) {
             long totalUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start);
-            String resolver = DnsTransport.hostPort(server);
+            Name qname = spec.qname();
+            int qtype = spec.qtype();
+            Pattern regex = spec.regex();
             Family used = server.getAddress() instanceof Inet6Address ? Family.FAMILY_IPV6 : Family.FAMILY_IPV4;
             Map<String, String> attrs = new LinkedHashMap<>();
             attrs.put("resolver", resolver);
             attrs.put("transport", via.wireName());
-            String ask = DnsAnswers.text(qname) + " " + Type.string(qtype) + " via " + resolver + " over " + via.wireName();
+            String ask = spec.qnameText() + " " + spec.qtypeText() + " via " + resolver + " over " + via.wireName();
 
             if (o instanceof DnsTransport.Failed f) {
                 PhaseTimings t = new PhaseTimings(0, us(f.connectNanos()), 0, 0, totalUs);
@@ -225,10 +281,18 @@ public final class DnsProbe implements Probe {
             DnsAnswers.Chain chain = DnsAnswers.follow(m, qname, qtype);
             List<Record> answerSection = m.getSection(Section.ANSWER);
             if (!answerSection.isEmpty()) {
-                attrs.put("ttl_min", Long.toString(answerSection.stream().mapToLong(Record::getTTL).min().orElse(0)));
+                long ttlMin = Long.MAX_VALUE;
+                for (Record r : answerSection) {
+                    ttlMin = Math.min(ttlMin, r.getTTL());
+                }
+                attrs.put("ttl_min", Long.toString(ttlMin));
             }
             if (!chain.records().isEmpty()) {
-                attrs.put("answers", chain.records().stream().map(DnsAnswers::rdata).collect(Collectors.joining(",")));
+                StringBuilder answers = new StringBuilder();
+                for (Record r : chain.records()) {
+                    answers.append(answers.length() == 0 ? "" : ",").append(DnsAnswers.rdata(r));
+                }
+                attrs.put("answers", answers.toString());
             }
             if (chain.names().size() > 1) {
                 attrs.put("chain", chain.names().stream().map(DnsAnswers::text).collect(Collectors.joining(",")));
@@ -248,20 +312,20 @@ public final class DnsProbe implements Probe {
                 }
                 return ProbeResult.fail(codeOf(rcode), ask + ": " + rcodeName, t, resolver, used, attrs);
             }
-            boolean expectations = p.getExpectAddressesCount() > 0 || regex != null;
+            boolean expectations = !spec.expected().isEmpty() || regex != null;
             if (chain.records().isEmpty()) {
                 if (!expectRcode.isEmpty() && !expectations) {
                     return ProbeResult.ok(summary + " (as expected)", t, resolver, used, attrs);
                 }
                 // a regex may still judge a CNAME-only answer; addresses cannot be there
-                boolean regexOnly = regex != null && p.getExpectAddressesCount() == 0 && !answerSection.isEmpty();
+                boolean regexOnly = regex != null && spec.expected().isEmpty() && !answerSection.isEmpty();
                 if (!regexOnly) {
-                    return ProbeResult.fail(FailureCode.DNS_NODATA, ask + ": NOERROR but no " + Type.string(qtype)
+                    return ProbeResult.fail(FailureCode.DNS_NODATA, ask + ": NOERROR but no " + spec.qtypeText()
                             + " records" + (chain.names().size() > 1 ? " at the end of " + attrs.get("chain") : "")
                             + " (NODATA)", t, resolver, used, attrs);
                 }
             }
-            if (p.getExpectAddressesCount() > 0) {
+            if (!spec.expected().isEmpty()) {
                 List<InetAddress> got = new ArrayList<>();
                 for (Record r : chain.records()) {
                     if (r instanceof ARecord ar) {
@@ -271,9 +335,9 @@ public final class DnsProbe implements Probe {
                     }
                 }
                 List<String> missing = new ArrayList<>();
-                for (String e : p.getExpectAddressesList()) {
-                    if (!got.contains(DnsResolvConf.literal(e))) {
-                        missing.add(e);
+                for (int i = 0; i < spec.expected().size(); i++) {
+                    if (!got.contains(spec.expected().get(i))) {
+                        missing.add(spec.expectedText().get(i));
                     }
                 }
                 if (!missing.isEmpty()) {

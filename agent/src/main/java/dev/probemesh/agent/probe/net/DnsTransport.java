@@ -319,12 +319,17 @@ public final class DnsTransport implements AutoCloseable {
                 if (closed) {
                     return;
                 }
+                List<Runnable> answers = new ArrayList<>();
                 for (var it = selector.selectedKeys().iterator(); it.hasNext(); ) {
                     SelectionKey key = it.next();
                     it.remove();
                     if (key.isValid() && key.isReadable()) {
-                        drain((UdpSlot) key.attachment(), buf);
+                        drain((UdpSlot) key.attachment(), buf, answers);
                     }
+                }
+                if (!answers.isEmpty()) {
+                    // One hand-off per wakeup for every answer read in it, not one per answer.
+                    hand(() -> answers.forEach(Runnable::run));
                 }
                 long now = System.nanoTime();
                 if (now - nextScan >= 0) {
@@ -343,7 +348,7 @@ public final class DnsTransport implements AutoCloseable {
         }
     }
 
-    private void drain(UdpSlot slot, ByteBuffer buf) {
+    private void drain(UdpSlot slot, ByteBuffer buf, List<Runnable> answers) {
         for (int i = 0; i < 256; i++) {
             buf.clear();
             int n;
@@ -367,7 +372,7 @@ public final class DnsTransport implements AutoCloseable {
             }
             byte[] bytes = new byte[n];
             buf.get(bytes);
-            hand(() -> decode(p, bytes));
+            answers.add(() -> decode(p, bytes));
         }
     }
 

@@ -263,6 +263,30 @@ class DnsProbeTest {
     }
 
     @Test
+    void rejectsAnExpectedAddressThatIsNotAnIpAddressWithoutAsking() throws Exception {
+        ProbeResult r = run(params("udp").addExpectAddresses("not-an-ip"), "origin.example.test", Family.FAMILY_ANY, 2000);
+
+        assertThat(r.status()).isEqualTo(ProbeStatus.ERROR);
+        assertThat(r.failure()).isEqualTo(FailureCode.INTERNAL);
+        assertThat(r.detail()).contains("dns.expect-addresses").contains("not-an-ip");
+        assertThat(dns.queries()).isEmpty();
+    }
+
+    @Test
+    void runsOneCheckAgainAndAgainWithItsSpecParsedOnceAndEveryRunAsked() throws Exception {
+        Check check = Check.newBuilder().setId("t").setKind("dns").setTarget("origin.example.test")
+                .setFamily(Family.FAMILY_ANY).setTimeoutMs(2000)
+                .setDns(params("udp").addExpectAddresses("203.0.113.10")).build();
+        DnsProbe p = probe(DestinationPolicy.allowAll());
+        for (int i = 0; i < 3; i++) {
+            ProbeResult r = p.run(check, System.nanoTime() + TimeUnit.SECONDS.toNanos(2))
+                    .toCompletableFuture().get(15, TimeUnit.SECONDS);
+            assertThat(r.status()).as(r.detail()).isEqualTo(ProbeStatus.OK);
+        }
+        assertThat(dns.count("origin.example.test", "udp")).isEqualTo(3);
+    }
+
+    @Test
     void rejectsAResolverOfTheOtherFamilyThanThePinnedOne() throws Exception {
         ProbeResult r = run(params("udp"), "origin.example.test", Family.FAMILY_IPV6, 2000);
 

@@ -47,6 +47,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code java -cp <e2e test classpath> dev.probemesh.e2e.bench.ProbeBench dns|tcp HOST:PORT SECONDS [IN_FLIGHT] [MAX_COUNT]}.
  */
 public final class ProbeBench {
+    private static final int WARMUP_MIN_S = 3;
+    private static final int WARMUP_MAX_S = 20;
+    private static final long JIT_QUIET_MS = 50;
+
     private ProbeBench() {
     }
 
@@ -95,14 +99,36 @@ public final class ProbeBench {
         }
         try {
             // Warm up the JIT and the transport's sockets, then measure.
-            Run warm = drive(probe, check, scheduler, inFlight, Math.min(3, Math.max(1, seconds / 5)), maxCount / 4);
-            System.out.println("# warmup " + kind + ": " + warm.done + " runs, " + warm.ok + " ok");
+            // Warm up until the JIT compilers go quiet (an agent runs for days: its steady state is
+            // compiled code), at least 3 s and at most 20 s: on a busy 2-core machine C2 can still
+            // be compiling long after a fixed short warmup, and its CPU would count per probe.
+            var jit = ManagementFactory.getCompilationMXBean();
+            long warmRuns = 0;
+            long warmOk = 0;
+            int warmSecs = 0;
+            long quietFor = 0;
+            while (warmSecs < WARMUP_MAX_S && warmRuns < maxCount / 4) {
+                long j0 = jit.getTotalCompilationTime();
+                Run warm = drive(probe, check, scheduler, inFlight, 1, maxCount / 4);
+                warmRuns += warm.done;
+                warmOk += warm.ok;
+                warmSecs++;
+                quietFor = jit.getTotalCompilationTime() - j0 < JIT_QUIET_MS ? quietFor + 1 : 0;
+                if (warmSecs >= WARMUP_MIN_S && quietFor >= 2) {
+                    break;
+                }
+            }
+            System.out.println("# warmup " + kind + ": " + warmRuns + " runs, " + warmOk + " ok, " + warmSecs
+                    + " s (until the JIT compiled less than " + JIT_QUIET_MS + " ms a second, 2 s running; max "
+                    + WARMUP_MAX_S + " s)");
             OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             long cpu0 = os.getProcessCpuTime();
             long[] ticks0 = userSysTicks();
+            long jit0 = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
             Run r = drive(probe, check, scheduler, inFlight, seconds, maxCount);
             long cpuNanos = os.getProcessCpuTime() - cpu0;
             long[] ticks1 = userSysTicks();
+            long jitMs = ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jit0;
             double perS = r.done / (r.nanos / 1e9);
             System.out.println("# " + kind + " target=" + target + " in_flight=" + inFlight + " runs=" + r.done
                     + " ok=" + r.ok + " not_ok=" + (r.done - r.ok) + " statuses=" + r.statuses
@@ -111,7 +137,8 @@ public final class ProbeBench {
                 // The kernel's share: on loopback most of a TCP connect's cost is the kernel's.
                 System.out.println("# " + kind + " cpu split (/proc/self/stat): user_ms_per_1k="
                         + String.format("%.1f", (ticks1[0] - ticks0[0]) * 10.0 / (r.done / 1000.0))
-                        + " sys_ms_per_1k=" + String.format("%.1f", (ticks1[1] - ticks0[1]) * 10.0 / (r.done / 1000.0)));
+                        + " sys_ms_per_1k=" + String.format("%.1f", (ticks1[1] - ticks0[1]) * 10.0 / (r.done / 1000.0))
+                        + " jit_compiler_ms=" + jitMs);
             }
             if (r.firstNotOk != null) {
                 System.out.println("# first not-ok " + kind + ": " + r.firstNotOk);

@@ -8,6 +8,7 @@ import dev.probemesh.cli.Main;
 import dev.probemesh.common.check.CheckFile;
 import dev.probemesh.proto.v1.ApplyChecksRequest;
 import dev.probemesh.proto.v1.ListSchedulesRequest;
+import dev.probemesh.proto.v1.ListSweepsRequest;
 import dev.probemesh.proto.v1.Schedule;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -73,7 +74,7 @@ class ScheduleCliTest {
     @Test
     void addListRunNowAndDeleteASchedule() {
         Outcome add = cli("schedule", "add", "--cron", "0 2 * * *", "--tz", "Asia/Tokyo", "--selector", "site=a",
-                "--checks", "stored-tcp", "--name", "nightly");
+                "--checks", "stored-tcp", "--name", "nightly", "--timeout", "45s");
         assertThat(add.code()).as(add.err()).isZero();
         assertThat(add.out()).contains("schedule nightly (sc-").contains("\"0 2 * * *\" Asia/Tokyo")
                 .contains("next run ").contains(" 02:00 JST");
@@ -90,6 +91,10 @@ class ScheduleCliTest {
         String sweepId = run.out().replaceAll("(?s).*\"sweep\" : \\{\\s*\"id\" : \"([^\"]+)\".*", "$1");
         assertThat(sweepId).startsWith("sw-");
 
+        // The schedule's --timeout is its sweeps' deadline.
+        assertThat(mesh.admin().listSweeps(ListSweepsRequest.getDefaultInstance()).getSweepsList())
+                .filteredOn(s -> s.getId().equals(sweepId)).singleElement()
+                .satisfies(s -> assertThat(s.getDeadlineAtMs() - s.getStartedAtMs()).isEqualTo(45_000));
         Outcome sweeps = cli("sweep", "list");
         assertThat(sweeps.out()).containsPattern(sweepId + "\\s+DONE.*2/2.*nightly");
         Outcome listed = cli("schedule", "list", "-o", "json");

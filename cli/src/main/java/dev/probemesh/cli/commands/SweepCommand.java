@@ -146,7 +146,9 @@ public final class SweepCommand {
         SweepStatus last = start;
         boolean progressShown = false;
         if (start.getState().equals("RUNNING")) {
-            Iterator<SweepStatus> it = admin.withDeadlineAfter(start.getWindowMs() + WATCH_SLACK_MS,
+            // The coordinator ends every sweep by its deadline; the call's own deadline is only a safety net.
+            long sweepMs = Math.max(start.getWindowMs(), start.getDeadlineAtMs() - start.getStartedAtMs());
+            Iterator<SweepStatus> it = admin.withDeadlineAfter(sweepMs + WATCH_SLACK_MS,
                     TimeUnit.MILLISECONDS).watchSweep(WatchSweepRequest.newBuilder().setId(start.getId()).build());
             while (it.hasNext()) {
                 last = it.next();

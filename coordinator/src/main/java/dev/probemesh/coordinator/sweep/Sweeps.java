@@ -457,7 +457,8 @@ public final class Sweeps {
             SweepStatus.Builder b = SweepStatus.newBuilder().setId(id).setState(state).setStartedAtMs(startedAt)
                     .setFinishedAtMs(finishedAt).setCellsTotal(planned.size()).setCellsDone(answered.size())
                     .addAllAgentsPending(pending).setStretched(plan.stretched())
-                    .setWindowMs((int) Math.min(Integer.MAX_VALUE, plan.windowMs())).addAllCheckIds(checkIds).setSchedule(schedule);
+                    .setWindowMs((int) Math.min(Integer.MAX_VALUE, plan.windowMs())).addAllCheckIds(checkIds)
+                    .setSchedule(schedule).setDeadlineAtMs(deadline);
             if (withCells) {
                 for (SweepBudget.Cell c : planned) {
                     MatrixCell cell = answered.get(key(c.agent(), c.check().getId()));

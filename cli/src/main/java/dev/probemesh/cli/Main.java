@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
  * agent and the lab itself and hands every other subcommand here; the entries for those three
  * exist so that {@code --help} lists the whole tool.
  */
-@Command(name = "probemesh", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "probemesh", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = Main.Version.class,
         description = {"A multi-site network probe mesh: agents probe from every site; the coordinator tells a "
                 + "target outage from a local path block and from a target policy block.", ""},
         commandListHeading = "%nCommands:%n",

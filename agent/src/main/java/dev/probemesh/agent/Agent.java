@@ -25,6 +25,7 @@ import dev.probemesh.proto.v1.Capabilities;
 import dev.probemesh.proto.v1.RunNow;
 import dev.probemesh.proto.v1.Welcome;
 import io.grpc.ManagedChannel;
+import io.netty.channel.EventLoopGroup;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -34,6 +35,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -43,8 +45,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One running agent: probes (sharing one scheduler thread, one DNS transport, one TCP selector
- * and one Netty event loop), its local policy, the check scheduler, the bounded result buffer and
- * the outbound link. Holds no database. {@link #close()} stops it all.
+ * and one Netty event loop, which the link's gRPC channel shares too), its local policy, the check
+ * scheduler, the bounded result buffer and the outbound link. Holds no database. {@link #close()} stops it all.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -62,7 +64,7 @@ public final class Agent implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final DnsTransport dns;
     private final TcpConnector connector;
-    private final io.netty.channel.EventLoopGroup netty;
+    private final EventLoopGroup netty;
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final ResultBuffer buffer;
     private final CheckScheduler checks;
@@ -71,7 +73,21 @@ public final class Agent implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile String goodbye;
 
+    /**
+     * Opens the channel to the coordinator on the agent's own Netty event loop and executor, so
+     * gRPC adds no threads of its own (see docs/ARCHITECTURE.md, "Agent memory").
+     */
+    @FunctionalInterface
+    public interface ChannelFactory {
+        ManagedChannel open(EventLoopGroup group, Executor executor);
+    }
+
+    /** An agent whose channel brings its own threads (tests over in-process or shaded transports). */
     public Agent(Options options, Supplier<ManagedChannel> channels, CoordinatorLink.Renewal renewal, Clock clock) {
+        this(options, (group, executor) -> channels.get(), renewal, clock);
+    }
+
+    public Agent(Options options, ChannelFactory channels, CoordinatorLink.Renewal renewal, Clock clock) {
         this.scheduler = Executors.newScheduledThreadPool(1, r -> {
             Thread t = new Thread(r, "agent-scheduler");
             t.setDaemon(true);
@@ -101,7 +117,7 @@ public final class Agent implements AutoCloseable {
         this.buffer = new ResultBuffer(UUID.randomUUID().toString(), options.bufferCapacity());
         this.checks = new CheckScheduler(scheduler, runner, buffer, options.identity().name());
         Set<CheckKind> kinds = probes.keySet();
-        this.link = new CoordinatorLink(channels, buffer, options.identity(),
+        this.link = new CoordinatorLink(() -> channels.open(netty, scheduler), buffer, options.identity(),
                 () -> capabilities.wire(kinds), new CoordinatorLink.Handler() {
                     @Override
                     public void onWelcome(Welcome welcome) {

@@ -8,9 +8,9 @@ import dev.probemesh.common.check.HostPort;
 import dev.probemesh.common.check.Selectors;
 import dev.probemesh.common.tls.Pem;
 import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
-import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -137,9 +137,14 @@ public final class AgentMain implements Callable<Integer> {
         }
         String target = common.coordinator.contains(":") ? common.coordinator : common.coordinator + ":443";
         Agent agent = new Agent(new Agent.Options(identity, loaded.policy(), loaded.gate(), loaded.kinds(), trust,
-                buffer, 10_000), () -> {
+                buffer, 10_000), (group, executor) -> {
                     ChannelCredentials cc = insecure ? InsecureChannelCredentials.create() : creds.get().channelCredentials();
-                    return Grpc.newChannelBuilder(target, cc)
+                    // The agent's event loop and scheduler thread, not gRPC's shared worker and
+                    // executor pools: fewer threads, and one Netty (grpc-netty on the probes' Netty).
+                    return NettyChannelBuilder.forTarget(target, cc)
+                            .eventLoopGroup(group)
+                            .channelType(NioSocketChannel.class)
+                            .executor(executor)
                             .keepAliveTime(30, TimeUnit.SECONDS)
                             .keepAliveTimeout(10, TimeUnit.SECONDS)
                             .keepAliveWithoutCalls(true)

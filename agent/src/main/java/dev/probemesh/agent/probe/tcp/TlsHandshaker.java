@@ -49,7 +49,8 @@ public final class TlsHandshaker {
     }
 
     private final EventLoopGroup group;
-    private final SslContext context;
+    private final List<X509Certificate> extraTrust;
+    private SslContext context;
 
     /**
      * @param group the event loop(s) that drive handshakes; owned by the caller
@@ -57,7 +58,13 @@ public final class TlsHandshaker {
      */
     public TlsHandshaker(EventLoopGroup group, List<X509Certificate> extraTrust) {
         this.group = Objects.requireNonNull(group, "group");
-        try {
+        this.extraTrust = List.copyOf(extraTrust);
+    }
+
+    // Built on the first tcp.tls check, not at agent start: parsing the system's CAs costs an
+    // agent that never checks TLS megabytes of heap and metaspace (docs/ARCHITECTURE.md, "Agent memory").
+    private synchronized SslContext context() throws GeneralSecurityException, javax.net.ssl.SSLException {
+        if (context == null) {
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init((KeyStore) null);
             List<X509Certificate> roots = new ArrayList<>(extraTrust);
@@ -66,11 +73,10 @@ public final class TlsHandshaker {
                     roots.addAll(Arrays.asList(x.getAcceptedIssuers()));
                 }
             }
-            this.context = SslContextBuilder.forClient().sslProvider(SslProvider.JDK)
+            context = SslContextBuilder.forClient().sslProvider(SslProvider.JDK)
                     .trustManager(roots.toArray(X509Certificate[]::new)).build();
-        } catch (GeneralSecurityException | javax.net.ssl.SSLException e) {
-            throw new IllegalStateException("cannot build the TLS client context", e);
         }
+        return context;
     }
 
     /**
@@ -88,7 +94,14 @@ public final class TlsHandshaker {
             out.complete(new Outcome(FailureCode.INTERNAL, "cannot adopt the connected socket: " + e, null, null));
             return out;
         }
-        SSLEngine engine = context.newEngine(ch.alloc(), serverName, port);
+        SSLEngine engine;
+        try {
+            engine = context().newEngine(ch.alloc(), serverName, port);
+        } catch (GeneralSecurityException | javax.net.ssl.SSLException e) {
+            ch.close();
+            out.complete(new Outcome(FailureCode.INTERNAL, "cannot build the TLS client context: " + e, null, null));
+            return out;
+        }
         SSLParameters params = engine.getSSLParameters();
         params.setEndpointIdentificationAlgorithm("HTTPS");
         if (!Hosts.isIpLiteral(serverName)) {

@@ -9,7 +9,9 @@ import dev.probemesh.common.check.Selectors;
 import dev.probemesh.common.tls.Pem;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -25,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -137,19 +140,9 @@ public final class AgentMain implements Callable<Integer> {
         }
         String target = common.coordinator.contains(":") ? common.coordinator : common.coordinator + ":443";
         Agent agent = new Agent(new Agent.Options(identity, loaded.policy(), loaded.gate(), loaded.kinds(), trust,
-                buffer, 10_000), (group, executor) -> {
-                    ChannelCredentials cc = insecure ? InsecureChannelCredentials.create() : creds.get().channelCredentials();
-                    // The agent's event loop and scheduler thread, not gRPC's shared worker and
-                    // executor pools: fewer threads, and one Netty (grpc-netty on the probes' Netty).
-                    return NettyChannelBuilder.forTarget(target, cc)
-                            .eventLoopGroup(group)
-                            .channelType(NioSocketChannel.class)
-                            .executor(executor)
-                            .keepAliveTime(30, TimeUnit.SECONDS)
-                            .keepAliveTimeout(10, TimeUnit.SECONDS)
-                            .keepAliveWithoutCalls(true)
-                            .build();
-                }, creds == null ? CoordinatorLink.Renewal.none() : creds.renewal(clock), clock);
+                buffer, 10_000), (group, executor) -> channel(target,
+                        insecure ? InsecureChannelCredentials.create() : creds.get().channelCredentials(), group, executor),
+                creds == null ? CoordinatorLink.Renewal.none() : creds.renewal(clock), clock);
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "shutdown"));
         agent.start();
         log.info("agent {} (site {}) started; coordinator {}; policy: {}", identity.name(), identity.site(), target,
@@ -157,6 +150,23 @@ public final class AgentMain implements Callable<Integer> {
         String reason = agent.awaitGoodbye();
         log.error("stopping: {}", reason);
         return 3;
+    }
+
+    /**
+     * The channel to the coordinator as a running agent opens it: on the agent's Netty event loop
+     * and scheduler thread, not gRPC's shared worker and executor pools (fewer threads, and one
+     * Netty: grpc-netty on the probes' Netty; docs/ARCHITECTURE.md, "Agent memory").
+     */
+    public static ManagedChannel channel(String target, ChannelCredentials credentials, EventLoopGroup group,
+            Executor executor) {
+        return NettyChannelBuilder.forTarget(target, credentials)
+                .eventLoopGroup(group)
+                .channelType(NioSocketChannel.class)
+                .executor(executor)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(true)
+                .build();
     }
 
     private AgentCredentials credentials(Clock clock) throws IOException, EnrollException {

@@ -1,6 +1,7 @@
 package dev.probemesh.e2e;
 
 import dev.probemesh.agent.Agent;
+import dev.probemesh.agent.AgentMain;
 import dev.probemesh.agent.link.CoordinatorLink;
 import dev.probemesh.agent.policy.DestinationPolicy;
 import dev.probemesh.agent.probe.ProbeRunner;
@@ -66,7 +67,9 @@ final class Mesh implements AutoCloseable {
         Agent a = new Agent(new Agent.Options(new CoordinatorLink.Identity(name, site, Map.of("role", "test"), "test"),
                 DestinationPolicy.allowAll(), ProbeRunner.Gate.open(), EnumSet.allOf(CheckKind.class), List.of(),
                 10_000, 1_000),
-                () -> Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create()).build(),
+                // The channel as the agent's main opens it: on the agent's own event loop and executor.
+                (group, executor) -> AgentMain.channel("127.0.0.1:" + port, InsecureChannelCredentials.create(), group,
+                        executor),
                 CoordinatorLink.Renewal.none(), Clock.systemUTC()).start();
         agents.add(a);
         return a;

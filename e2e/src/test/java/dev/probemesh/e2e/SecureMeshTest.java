@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.probemesh.agent.Agent;
+import dev.probemesh.agent.AgentMain;
 import dev.probemesh.agent.enroll.AgentCredentials;
 import dev.probemesh.agent.enroll.Enroller;
 import dev.probemesh.agent.link.CoordinatorLink;
@@ -96,7 +97,7 @@ class SecureMeshTest {
         Agent a = new Agent(new Agent.Options(new CoordinatorLink.Identity(claimedName, "claimed-site", Map.of(),
                 "test"), DestinationPolicy.allowAll(), ProbeRunner.Gate.open(), EnumSet.allOf(CheckKind.class),
                 List.of(), 1000, 1000),
-                () -> Grpc.newChannelBuilder(target(), creds.channelCredentials()).build(),
+                (group, executor) -> AgentMain.channel(target(), creds.channelCredentials(), group, executor),
                 CoordinatorLink.Renewal.none(), Clock.systemUTC()).start();
         agents.add(a);
         return a;

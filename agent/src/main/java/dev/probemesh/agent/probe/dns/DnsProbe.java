@@ -18,6 +18,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -276,7 +277,7 @@ public final class DnsProbe implements Probe {
             Message m = a.response();
             PhaseTimings t = new PhaseTimings(0, us(a.connectNanos()), 0, 0, totalUs);
             int rcode = m.getRcode();
-            String rcodeName = Rcode.string(rcode);
+            String rcodeName = rcodeName(rcode);
             attrs.put("rcode", rcodeName);
             DnsAnswers.Chain chain = DnsAnswers.follow(m, qname, qtype);
             List<Record> answerSection = m.getSection(Section.ANSWER);
@@ -326,17 +327,18 @@ public final class DnsProbe implements Probe {
                 }
             }
             if (!spec.expected().isEmpty()) {
-                List<InetAddress> got = new ArrayList<>();
+                // Compared as rdata bytes: ARecord.getAddress() builds an InetAddress named after
+                // the owner (a Name.toString per record), which showed in the profile.
+                List<byte[]> got = new ArrayList<>();
                 for (Record r : chain.records()) {
-                    if (r instanceof ARecord ar) {
-                        got.add(ar.getAddress());
-                    } else if (r instanceof AAAARecord ar) {
-                        got.add(ar.getAddress());
+                    if (r instanceof ARecord || r instanceof AAAARecord) {
+                        got.add(unmapped(r.rdataToWireCanonical()));
                     }
                 }
                 List<String> missing = new ArrayList<>();
                 for (int i = 0; i < spec.expected().size(); i++) {
-                    if (!got.contains(spec.expected().get(i))) {
+                    byte[] want = spec.expected().get(i).getAddress();
+                    if (got.stream().noneMatch(g -> Arrays.equals(g, want))) {
                         missing.add(spec.expectedText().get(i));
                     }
                 }
@@ -372,6 +374,27 @@ public final class DnsProbe implements Probe {
             }
         }
         return HostPort.parse(text, defaultPort);
+    }
+
+    /** An IPv4-mapped IPv6 address as its 4 IPv4 bytes, as InetAddress.getByAddress reads it. */
+    private static byte[] unmapped(byte[] a) {
+        if (a.length != 16) {
+            return a;
+        }
+        for (int i = 0; i < 10; i++) {
+            if (a[i] != 0) {
+                return a;
+            }
+        }
+        return a[10] == (byte) 0xff && a[11] == (byte) 0xff ? Arrays.copyOfRange(a, 12, 16) : a;
+    }
+
+    /** Rcode names for 0-15, looked up once (Rcode.string goes through a boxed map per call). */
+    private static final String[] RCODE_NAMES = java.util.stream.IntStream.range(0, 16)
+            .mapToObj(Rcode::string).toArray(String[]::new);
+
+    private static String rcodeName(int rcode) {
+        return rcode >= 0 && rcode < RCODE_NAMES.length ? RCODE_NAMES[rcode] : Rcode.string(rcode);
     }
 
     static FailureCode codeOf(int rcode) {

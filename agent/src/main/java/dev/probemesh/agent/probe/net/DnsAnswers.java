@@ -68,8 +68,10 @@ public final class DnsAnswers {
 
     /** A record's data as the answers attribute shows it: IPv6 in RFC 5952 short form, else zone-file text. */
     public static String rdata(Record r) {
-        if (r instanceof ARecord a) {
-            return a.getAddress().getHostAddress();
+        if (r instanceof ARecord) {
+            // The dotted quad, as getAddress().getHostAddress() would print it, without the
+            // InetAddress that getAddress() builds (it renders the owner name for its hostname).
+            return r.rdataToString();
         }
         if (r instanceof AAAARecord a) {
             return Addresses.text(a.getAddress());

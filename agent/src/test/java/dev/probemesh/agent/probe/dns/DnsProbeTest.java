@@ -210,6 +210,20 @@ class DnsProbeTest {
         assertThat(r.failure() == null ? "OK" : r.failure().name()).as(r.detail()).isEqualTo(outcome);
     }
 
+    @ParameterizedTest(name = "AAAA expect {0} -> {1}")
+    @CsvSource({
+        "2001:db8:113::10, OK",
+        "2001:DB8:113:0:0:0:0:10, OK",
+        "2001:db8:113::99, DNS_UNEXPECTED_ANSWER",
+        "203.0.113.10, DNS_UNEXPECTED_ANSWER",
+    })
+    void checksExpectedIpv6AddressesWhateverTheirSpelling(String expected, String outcome) throws Exception {
+        ProbeResult r = run(params("udp").setQtype("AAAA").addExpectAddresses(expected), "origin.example.test",
+                Family.FAMILY_ANY, 2000);
+
+        assertThat(r.failure() == null ? "OK" : r.failure().name()).as(r.detail()).isEqualTo(outcome);
+    }
+
     @ParameterizedTest(name = "regex {0} -> {1}")
     @CsvSource({
         "'CNAME\\s+origin\\.example\\.test', OK",

@@ -13,7 +13,8 @@ public sealed interface ConnectResult {
 
     /**
      * Connected. The caller owns {@code channel} (non-blocking, no longer registered with the
-     * connector) and must close it.
+     * connector) and must close it; after a connect-only attempt ({@code keepOpen} false) the
+     * connector has closed it already.
      */
     record Connected(SocketChannel channel, InetSocketAddress remote, long connectUs) implements ConnectResult {
         public Connected {

@@ -32,7 +32,11 @@ public final class Coordinator implements AutoCloseable {
     public static final int MAX_INBOUND_MESSAGE_BYTES = 4 << 20;
 
     /** How a coordinator is set up. */
-    public record Options(InetSocketAddress listen, Duration retention, Diagnosis.Config diagnosis) {
+    public record Options(InetSocketAddress listen, Duration retention, Diagnosis.Config diagnosis,
+                          boolean benchDiscardResults) {
+        public Options(InetSocketAddress listen, Duration retention, Diagnosis.Config diagnosis) {
+            this(listen, retention, diagnosis, false);
+        }
     }
 
     private final Store store;
@@ -69,7 +73,7 @@ public final class Coordinator implements AutoCloseable {
         this.retention = new RetentionJob(store, scheduler, options.retention(), clock);
         security.onRevoke(name -> sessions.revoke(name, "agent " + name + " was revoked"));
         AgentServiceImpl agentService = new AgentServiceImpl(security.agentAuthenticator(), sessions, store, ingestor,
-                security.renewer(), clock);
+                security.renewer(), clock, options.benchDiscardResults());
         AdminServiceImpl adminService = new AdminServiceImpl(store, sessions, diagnosis, security.tokenAdmin(), sweeps,
                 schedules, clock);
         NettyServerBuilder b = NettyServerBuilder.forAddress(options.listen(), security.serverCredentials())

@@ -48,6 +48,11 @@ public final class CoordinatorMain implements Callable<Integer> {
     @Option(names = "--confirm-rounds", defaultValue = "2", description = "Rounds a failure must persist before a verdict opens (default: ${DEFAULT-VALUE}).")
     int confirmRounds;
 
+    @Option(names = "--bench-discard-results", description = {"Benchmarks only: ack agents' result batches without "
+            + "storing them, so agent-throughput runs measure the agent, not the store. Requires --insecure; sweeps and "
+            + "diagnosis see no results."})
+    boolean benchDiscardResults;
+
     public static void main(String[] args) {
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
@@ -59,6 +64,11 @@ public final class CoordinatorMain implements Callable<Integer> {
         HostPort hp = HostPort.parse(listen, 7443);
         if (hp == null) {
             System.err.println("probemesh coordinator: --listen \"" + listen + "\" is not HOST:PORT");
+            return 2;
+        }
+        if (benchDiscardResults && !insecure) {
+            System.err.println("probemesh coordinator: --bench-discard-results throws agents' results away; it is for "
+                    + "benchmarks only and is refused without --insecure");
             return 2;
         }
         Files.createDirectories(dataDir);
@@ -78,7 +88,11 @@ public final class CoordinatorMain implements Callable<Integer> {
         Coordinator coordinator = Coordinator.start(store, security,
                 new Coordinator.Options(new InetSocketAddress(hp.host(), hp.port()),
                         Duration.ofMillis(Durations.parseMillis(retention)), Diagnosis.Config.defaults()
-                                .withConfirmRounds(confirmRounds)), clock);
+                                .withConfirmRounds(confirmRounds), benchDiscardResults), clock);
+        if (benchDiscardResults) {
+            log.warn("*** --bench-discard-results: agents' result batches are ACKED AND THROWN AWAY, nothing is stored; "
+                    + "the matrix, diagnosis and sweeps see no results. Benchmarks only. ***");
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(coordinator::close, "shutdown"));
         System.out.println("probemesh coordinator ready on " + listen + " (data in " + dataDir + ")");
         if (!insecure) {

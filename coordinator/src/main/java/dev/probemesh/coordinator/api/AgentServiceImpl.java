@@ -47,9 +47,22 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     private final Ingestor ingestor;
     private final Renewer renewer;
     private final Clock clock;
+    private final boolean discardResults;
 
     public AgentServiceImpl(AgentAuthenticator auth, SessionRegistry sessions, Store store, Ingestor ingestor,
             Renewer renewer, Clock clock) {
+        this(auth, sessions, store, ingestor, renewer, clock, false);
+    }
+
+    /**
+     * With {@code discardResults} (the coordinator's {@code --bench-discard-results}), result batches
+     * are validated and acked at once but never stored: agent-throughput benchmarks then measure the
+     * agent (probing, encoding, streaming), not the store. The stream still reads one message at a
+     * time, asking for the next only after the ack is sent.
+     */
+    public AgentServiceImpl(AgentAuthenticator auth, SessionRegistry sessions, Store store, Ingestor ingestor,
+            Renewer renewer, Clock clock, boolean discardResults) {
+        this.discardResults = discardResults;
         this.auth = auth;
         this.sessions = sessions;
         this.store = store;
@@ -154,6 +167,10 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                         + " results; at most " + MAX_BATCH).asException();
             }
             Session s = session;
+            if (discardResults) {
+                discard(s, batch);
+                return;
+            }
             ingestor.submit(new IngestBatch(s.agent(), batch.getIncarnation(), batch.getResultsList(), now,
                     s.clockSkewMs()), (outcome, err) -> {
                         if (err != null) {
@@ -173,6 +190,19 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                             out.request(1);
                         }
                     });
+        }
+
+        /** Bench mode: ack the batch's last seq without storing anything, then read the next message. */
+        private void discard(Session s, dev.probemesh.proto.v1.ResultBatch batch) {
+            long upTo = 0;
+            for (var r : batch.getResultsList()) {
+                upTo = Math.max(upTo, r.getSeq());
+            }
+            s.send(CoordinatorMessage.newBuilder().setAck(Ack.newBuilder().setIncarnation(batch.getIncarnation())
+                    .setUpToSeq(upTo)).build());
+            if (s.isOpen()) {
+                out.request(1);
+            }
         }
 
         private void renew(byte[] csr) {

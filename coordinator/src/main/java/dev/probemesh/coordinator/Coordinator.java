@@ -98,9 +98,22 @@ public final class Coordinator implements AutoCloseable {
         c.retention.start();
         c.schedules.start(c.scheduler);
         c.scheduler.scheduleWithFixedDelay(security::periodic, 1, 60, TimeUnit.MINUTES);
+        c.scheduler.scheduleWithFixedDelay(c::recordLastSeen, LAST_SEEN_FLUSH_S, LAST_SEEN_FLUSH_S, TimeUnit.SECONDS);
         c.server.start();
         log.info("coordinator listening on {}", c.server.getListenSockets());
         return c;
+    }
+
+    /** How often connected agents' last-seen times (from their heartbeats) reach the store. */
+    static final long LAST_SEEN_FLUSH_S = 5;
+
+    private void recordLastSeen() {
+        try {
+            store.touchAgents(sessions.all().stream().filter(s -> s.isOpen())
+                    .map(s -> new Store.Touch(s.agent(), s.lastSeen(), s.clockSkewMs())).toList());
+        } catch (RuntimeException e) {
+            log.warn("recording agents' last-seen times failed; next try in {} s", LAST_SEEN_FLUSH_S, e);
+        }
     }
 
     public int port() {

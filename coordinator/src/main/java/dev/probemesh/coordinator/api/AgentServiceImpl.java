@@ -28,12 +28,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The coordinator's side of an agent's stream: authenticate, welcome (with the high-water mark
  * already committed for the agent's incarnation, so it replays only what is missing), ingest
- * result batches through the single writer, ack after commit. The stream asks for its next
- * message only when the previous batch is committed: backpressure all the way to the agent.
+ * result batches through the single writer, ack after commit. A stream keeps at most
+ * {@link #MAX_IN_FLIGHT} batches uncommitted and asks for its next message only below that:
+ * backpressure all the way to the agent, without making an agent that sends many small
+ * batches (a sweep's answers) wait one group commit per batch.
  */
 public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBase {
     private static final Logger log = LoggerFactory.getLogger(AgentServiceImpl.class);
     public static final int MAX_BATCH = 500;
+    /** Batches of one stream queued for the writer at once; the writer commits them in order. */
+    public static final int MAX_IN_FLIGHT = 4;
 
     /** Signs a renewal CSR for an authenticated agent; returns the PEM or throws with the reason. */
     @FunctionalInterface
@@ -85,6 +89,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         private final ServerCallStreamObserver<CoordinatorMessage> out;
         private Session session;
         private AgentAuthenticator.AgentIdentity identity;
+        /** Batches submitted and not yet committed, and whether a request(1) is owed for them; guarded by this. */
+        private int inFlight;
+        private boolean requestOwed;
 
         Stream(ServerCallStreamObserver<CoordinatorMessage> out) {
             this.out = out;
@@ -106,11 +113,12 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                 switch (m.getMsgCase()) {
                     case RESULTS -> {
                         results(m.getResults(), now);
-                        return; // request(1) after commit
+                        return; // results() requests the next message, at once or after a commit
                     }
                     case HEARTBEAT -> {
+                        // In memory only: the coordinator writes every session's last-seen time
+                        // in one transaction every few seconds (Coordinator), not one commit each.
                         session.observeClock(m.getHeartbeat().getAgentTimeMs(), now);
-                        store.touchAgent(session.agent(), now, session.clockSkewMs());
                     }
                     case CAPABILITIES -> {
                         session.capabilities(m.getCapabilities());
@@ -171,6 +179,15 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                 discard(s, batch);
                 return;
             }
+            boolean requestNow;
+            synchronized (this) {
+                inFlight++;
+                requestNow = inFlight < MAX_IN_FLIGHT;
+                requestOwed = !requestNow;
+            }
+            if (requestNow) {
+                out.request(1);
+            }
             ingestor.submit(new IngestBatch(s.agent(), batch.getIncarnation(), batch.getResultsList(), now,
                     s.clockSkewMs()), (outcome, err) -> {
                         if (err != null) {
@@ -186,7 +203,13 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                             log.warn("agent {}: rejected {} malformed results", s.agent(), outcome.rejected().size());
                         }
                         s.send(CoordinatorMessage.newBuilder().setAck(ack).build());
-                        if (s.isOpen()) {
+                        boolean owed;
+                        synchronized (this) {
+                            inFlight--;
+                            owed = requestOwed;
+                            requestOwed = false;
+                        }
+                        if (owed && s.isOpen()) {
                             out.request(1);
                         }
                     });

@@ -53,10 +53,15 @@ public final class MatrixBench {
         int runs = args.length > 1 ? Integer.parseInt(args[1]) : 15;
         int agents = args.length > 2 ? Integer.parseInt(args[2]) : 1000;
         int checks = args.length > 3 ? Integer.parseInt(args[3]) : 200;
-        Path dir = Files.createTempDirectory("pm-matrix-bench");
+        // -Dmatrix.keep=DIR keeps the filled store there (to inspect query plans); default a temp dir, removed.
+        String keep = System.getProperty("matrix.keep");
+        Path dir = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("pm-matrix-bench");
         try {
             run(dir, port, runs, agents, checks);
         } finally {
+            if (keep != null) {
+                return;
+            }
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
@@ -70,7 +75,7 @@ public final class MatrixBench {
         for (int c = 0; c < checks; c++) {
             defs.add(Check.newBuilder().setId(String.format("chk-%03d", c)).setKind("tcp")
                     .setTarget("192.0.2." + (c % 250 + 1)).setTcp(TcpParams.newBuilder().setPort(443))
-                    .setFamily(Family.FAMILY_IPV4).setIntervalMs(10_000).setTimeoutMs(2_000).build());
+                    .setFamily(Family.FAMILY_IPV4).setIntervalMs(60_000).setTimeoutMs(2_000).build());
         }
         store.applyChecks(defs, false);
         Instant now = clock.instant();
@@ -82,7 +87,8 @@ public final class MatrixBench {
         long t0 = System.nanoTime();
         long seqBase = 0;
         for (int round = 1; round >= 0; round--) {
-            long observed = now.toEpochMilli() - round * 10_000L - 1_000;
+            // A 60 s interval: the fill (tens of seconds here) must not make the fleet look silent.
+            long observed = now.toEpochMilli() - round * 60_000L - 1_000;
             List<IngestBatch> group = new ArrayList<>();
             for (int a = 0; a < agents; a++) {
                 List<ProbeResult> rs = new ArrayList<>(checks);
@@ -93,7 +99,7 @@ public final class MatrixBench {
                             .setCheckId(defs.get(c).getId()).setCheckRevision(1).setObservedAtMs(observed)
                             .setStatus(fail ? Status.STATUS_FAIL : Status.STATUS_OK)
                             .setTimings(Timings.newBuilder().setTotalUs(900 + c)).setAddress(defs.get(c).getTarget())
-                            .setFamily(Family.FAMILY_IPV4).setCheckIntervalMs(10_000);
+                            .setFamily(Family.FAMILY_IPV4).setCheckIntervalMs(60_000);
                     if (fail) {
                         r.setFailure("TIMEOUT").setDetail("connect timed out after 2000 ms");
                     }
@@ -113,9 +119,11 @@ public final class MatrixBench {
 
         // Seen just now, as a connected fleet would be: the fill may take longer than the silence grace.
         Instant seen = clock.instant();
+        List<Store.Touch> touches = new ArrayList<>();
         for (int a = 0; a < agents; a++) {
-            store.touchAgent(name(a), seen, 0);
+            touches.add(new Store.Touch(name(a), seen, 0));
         }
+        store.touchAgents(touches);
         Coordinator coordinator = Coordinator.start(store, Security.insecure(), new Coordinator.Options(
                 new InetSocketAddress("127.0.0.1", port), Duration.ofDays(7), Diagnosis.Config.defaults()), clock);
         ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", port, InsecureChannelCredentials.create())

@@ -24,7 +24,6 @@ import io.grpc.stub.ClientResponseObserver;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,8 +37,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Like the real agent ({@code CoordinatorLink}) each sends a hello with its incarnation, waits
  * for the welcome (and its max batch), sends result batches in seq order while the stream is
  * ready (transport flow control), trims what each ack covers, sends heartbeats, and answers a
- * {@code RunNow} with one synthetic result per check (after the per-check delay of the
- * politeness budget, as the real agent does) carrying the sweep id.
+ * {@code RunNow} with one synthetic result per check carrying the sweep id, all in one batch
+ * once the latest of its politeness-budget delays has passed.
  *
  * <p>Identity: the hello's name and site, which a coordinator believes only in {@code --insecure}
  * mode. mTLS would add one handshake per agent at connect time and symmetric encryption on the
@@ -308,29 +307,30 @@ public final class SimAgents implements AutoCloseable {
             }
         }
 
-        /** Answers each check at once when its budget delay has passed, as the real agent would start it. */
+        /**
+         * Answers every check of a run-now in one batch, once the latest of its budget delays has
+         * passed: the sweep's window is honoured as a whole, and the answers travel as one message
+         * (a real agent's answers finish at different times and travel in fewer, smaller batches).
+         */
         private void runNow(RunNow r) {
             runNows.incrementAndGet();
-            Map<Long, List<Check>> byDelay = new java.util.TreeMap<>();
+            long delay = r.getDelayMs();
             for (Check c : r.getChecksList()) {
-                long delay = r.getDelayPerCheckMsOrDefault(c.getId(), r.getDelayMs());
-                byDelay.computeIfAbsent(delay, k -> new ArrayList<>()).add(c);
+                delay = Math.max(delay, r.getDelayPerCheckMsOrDefault(c.getId(), r.getDelayMs()));
             }
-            for (var e : byDelay.entrySet()) {
-                Runnable answer = () -> {
-                    synchronized (this) {
-                        for (Check c : e.getValue()) {
-                            sweepQueue.add(synthetic(c.getId(), r.getSweepId()).setCheckRevision(c.getRevision()));
-                        }
-                        pumpLocked();
+            Runnable answer = () -> {
+                synchronized (this) {
+                    for (Check c : r.getChecksList()) {
+                        sweepQueue.add(synthetic(c.getId(), r.getSweepId()).setCheckRevision(c.getRevision()));
                     }
-                    sweepAnswers.addAndGet(e.getValue().size());
-                };
-                if (e.getKey() <= 0) {
-                    answer.run();
-                } else {
-                    timer.schedule(answer, e.getKey(), TimeUnit.MILLISECONDS);
+                    pumpLocked();
                 }
+                sweepAnswers.addAndGet(r.getChecksCount());
+            };
+            if (delay <= 0) {
+                answer.run();
+            } else {
+                timer.schedule(answer, delay, TimeUnit.MILLISECONDS);
             }
         }
 

@@ -132,6 +132,11 @@ public final class CoordinatorLink implements AutoCloseable {
         }
         if (channel == null) {
             channel = channels.get();
+        } else {
+            // This link paces its own reconnects (jittered backoff); without the reset, the channel's
+            // own connect backoff (up to 2 min) keeps failing each new stream at once long after the
+            // coordinator is back: 72 s after a 2-minute coordinator restart, measured.
+            channel.resetConnectBackoff();
         }
         welcomed = false;
         ClientResponseObserver<AgentMessage, CoordinatorMessage> observer = new ClientResponseObserver<>() {

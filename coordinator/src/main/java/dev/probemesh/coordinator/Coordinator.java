@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -52,11 +51,14 @@ public final class Coordinator implements AutoCloseable {
 
     private Coordinator(Store store, Security security, Options options, Clock clock) throws IOException {
         this.store = store;
-        this.scheduler = Executors.newScheduledThreadPool(2, r -> {
+        java.util.concurrent.ScheduledThreadPoolExecutor pool = new java.util.concurrent.ScheduledThreadPoolExecutor(2, r -> {
             Thread t = new Thread(r, "coordinator-scheduler");
             t.setDaemon(true);
             return t;
         });
+        // At close, tasks not yet started are dropped; a running one finishes (see close()).
+        pool.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.scheduler = pool;
         this.sessions = new SessionRegistry(store::checks);
         this.diagnosis = new Diagnosis(store, sessions, options.diagnosis(), clock);
         this.sweeps = new Sweeps(store, sessions, clock, scheduler);
@@ -159,7 +161,17 @@ public final class Coordinator implements AutoCloseable {
         }
         ingestor.close();
         retention.close();
-        scheduler.shutdownNow();
+        // Let a running task (a correlation run writing verdicts, a purge) finish: interrupting a
+        // thread inside H2's file write closes the channel and panics the store.
+        scheduler.shutdown();
+        try {
+            if (!scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
+                scheduler.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            scheduler.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         store.close();
         log.info("coordinator stopped");
     }

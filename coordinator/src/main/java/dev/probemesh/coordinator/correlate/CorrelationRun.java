@@ -376,7 +376,9 @@ final class CorrelationRun {
             }
             long iv = minIv == Long.MAX_VALUE ? cfg.defaultIntervalMs() : minIv;
             Instant last = lastResult(a);
-            String ago = last == null ? "" : last + " (" + Duration.between(last, now).toSeconds() + " s ago)";
+            // An instant, not "N s ago": the summary must read the same on every tick, or the
+            // tracker sees a changed verdict (and logs and stores it) every second.
+            String ago = last == null ? "" : last.toString();
             String state;
             if (!av.connected()) {
                 state = "is disconnected" + (last != null ? "; last result " + ago

@@ -305,6 +305,28 @@ class HardCasesTest {
         });
     }
 
+    /**
+     * The tracker re-logs and re-stores a verdict whose text changed; a summary that counted "N s
+     * ago" changed every tick, so a silent agent's verdict was rewritten every second.
+     */
+    @Test
+    void aSilentAgentsVerdictReadsTheSameOnTheNextTick() {
+        LabMatrix m = LabMatrix.healthy();
+        for (CheckView c : m.checks()) {
+            m.fail("idc-1", c.id(), "TIMEOUT");
+        }
+        m.quietSince("idc-1", Duration.ofMinutes(2));
+        CorrelationConfig cfg = CorrelationConfig.defaults();
+
+        CorrelationResult first = new Correlator().correlate(m.agents(), m.checks(), m.observations(), LabMatrix.NOW, cfg);
+        CorrelationResult next = new Correlator().correlate(m.agents(), m.checks(), m.observations(),
+                LabMatrix.NOW.plusSeconds(1), cfg);
+
+        assertThat(of(first, FindingKind.AGENT_SILENT)).singleElement().satisfies(f ->
+                assertThat(of(next, FindingKind.AGENT_SILENT)).singleElement()
+                        .satisfies(g -> assertThat(g.summary()).isEqualTo(f.summary())));
+    }
+
     @Test
     void unsupportedCellsAreNeitherFailuresNorSuccesses() {
         LabMatrix m = LabMatrix.healthy()

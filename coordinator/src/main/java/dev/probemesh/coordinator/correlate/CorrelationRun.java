@@ -3,7 +3,6 @@ package dev.probemesh.coordinator.correlate;
 import dev.probemesh.common.check.Hosts;
 import dev.probemesh.common.failure.FailureCode;
 import dev.probemesh.common.failure.ProbeStatus;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;

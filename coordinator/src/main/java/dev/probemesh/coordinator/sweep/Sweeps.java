@@ -52,10 +52,25 @@ public final class Sweeps {
     private static final Logger log = LoggerFactory.getLogger(Sweeps.class);
     /** Time after the last start plus the longest timeout for the results to travel and commit. */
     public static final long GRACE_MS = 2_000;
+    /**
+     * Cells per millisecond the deadline assumes the store commits (10,000 a second: well under
+     * what one writer does over gRPC here, 15-22k/s, so a cold coordinator still makes it).
+     */
+    static final long COMMIT_CELLS_PER_MS = 10;
     static final int KEPT = 200;
     private static final long TICK_MS = 250;
     /** The sweep's last results are correlated on the next diagnosis tick: a verdict they open lands just after its end. */
     static final long DIAGNOSE_SLACK_MS = 5_000;
+
+    /**
+     * The grace after the window and the longest timeout: the results' travel plus the store's time to
+     * commit them. A fleet-wide sweep of 1,000 agents x 50 checks answers 50,000 cells at once; with a
+     * flat 2 s a cold coordinator (JIT, every series new) reported half of them MISSING though every
+     * agent had answered. MISSING must mean "no answer", not "the coordinator was still committing".
+     */
+    static long graceMs(int cells) {
+        return GRACE_MS + cells / COMMIT_CELLS_PER_MS;
+    }
 
     /** How sweeps are tuned. */
     public record Config(double defaultRatePerS) {
@@ -126,7 +141,7 @@ public final class Sweeps {
         }
         SweepBudget.Plan plan = SweepBudget.plan(cells, config.defaultRatePerS(), ThreadLocalRandom.current());
         long maxTimeout = checks.stream().mapToLong(Check::getTimeoutMs).max().orElse(0);
-        long deadlineMs = req.getTimeoutMs() > 0 ? req.getTimeoutMs() : plan.windowMs() + maxTimeout + GRACE_MS;
+        long deadlineMs = req.getTimeoutMs() > 0 ? req.getTimeoutMs() : plan.windowMs() + maxTimeout + graceMs(cells.size());
         long now = clock.millis();
         Sweep sweep = new Sweep(newId(), now, now + deadlineMs, plan, cells,
                 checks.stream().map(Check::getId).toList(), schedule);

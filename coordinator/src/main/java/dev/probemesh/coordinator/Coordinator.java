@@ -8,7 +8,11 @@ import dev.probemesh.coordinator.store.RetentionJob;
 import dev.probemesh.coordinator.schedule.Schedules;
 import dev.probemesh.coordinator.store.Store;
 import dev.probemesh.coordinator.sweep.Sweeps;
+import dev.probemesh.proto.v1.AgentServiceGrpc;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -16,8 +20,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +56,10 @@ public final class Coordinator implements AutoCloseable {
     private final Schedules schedules;
     private final RetentionJob retention;
     private final HealthStatusManager health = new HealthStatusManager();
+    /** Runs the agents' stream callbacks (hello's store work included); bounded, see agentCallThreads. */
+    private final ExecutorService agentCalls;
+    /** Runs every other call (admin, enrollment, health), so a burst of hellos cannot queue them. */
+    private final ExecutorService otherCalls;
     private final Server server;
 
     private Coordinator(Store store, Security security, Options options, Clock clock) throws IOException {
@@ -78,7 +91,20 @@ public final class Coordinator implements AutoCloseable {
                 security.renewer(), clock, options.benchDiscardResults());
         AdminServiceImpl adminService = new AdminServiceImpl(store, sessions, diagnosis, security.tokenAdmin(), sweeps,
                 schedules, clock);
+        // gRPC's default executor is an unbounded cached pool: 1,000 agents saying hello at once
+        // (each hello commits its agent row) grew it to ~800 threads, most of the RSS, and made
+        // connecting slower, not faster (they all queue on the store's one writer anyway).
+        this.agentCalls = fixedPool(agentCallThreads(), "grpc-agent-calls");
+        this.otherCalls = fixedPool(OTHER_CALL_THREADS, "grpc-admin-calls");
         NettyServerBuilder b = NettyServerBuilder.forAddress(options.listen(), security.serverCredentials())
+                .executor(otherCalls)
+                .callExecutor(new ServerCallExecutorSupplier() {
+                    @Override
+                    public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
+                        return AgentServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())
+                                ? agentCalls : null; // null: the builder's executor (otherCalls)
+                    }
+                })
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 // Agents keep their stream alive through NAT and whitelist firewalls with pings.
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -104,6 +130,27 @@ public final class Coordinator implements AutoCloseable {
         c.server.start();
         log.info("coordinator listening on {}", c.server.getListenSockets());
         return c;
+    }
+
+    /** Threads for every non-agent call: admin RPCs are few and short (the matrix is served from memory). */
+    static final int OTHER_CALL_THREADS = 4;
+
+    /**
+     * Threads for the agents' streams: their callbacks only decode and hand batches to the
+     * ingest writer, except a hello, which writes the agent row; a few per core keep the cores
+     * busy while some hellos wait on the store.
+     */
+    static int agentCallThreads() {
+        return Math.max(4, 4 * Runtime.getRuntime().availableProcessors());
+    }
+
+    private static ExecutorService fixedPool(int threads, String name) {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** How often connected agents' last-seen times (from their heartbeats) reach the store. */
@@ -158,6 +205,15 @@ public final class Coordinator implements AutoCloseable {
         } catch (InterruptedException e) {
             server.shutdownNow();
             Thread.currentThread().interrupt();
+        }
+        // No interrupts: a callback inside H2's file write (a hello) would panic the store.
+        for (ExecutorService pool : List.of(agentCalls, otherCalls)) {
+            pool.shutdown();
+            try {
+                pool.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         ingestor.close();
         retention.close();

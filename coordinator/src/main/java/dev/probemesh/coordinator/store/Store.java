@@ -35,6 +35,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -93,6 +94,21 @@ public final class Store implements AutoCloseable {
      */
     private final Map<LatestKey, Long> seriesIds = new HashMap<>();
     private long lastSeriesId;
+    /**
+     * Committed results newer than what latest_result holds for their series: series id to
+     * {corrected time, result id}; guarded by writeLock. latest_result used to take one update per
+     * ingested result, which rewrote most of its pages on every commit (a fleet touches every
+     * series every round) and was the writer's largest cost; now each series is written once per
+     * flush. Flushed inside an ingest transaction at most every {@link #LATEST_FLUSH_NANOS}, and
+     * before anything reads or deletes latest rows; a crash between flushes is repaired at open
+     * from the raw rows past latest_flushed_counter (see {@link #replayUnflushedLatest}).
+     */
+    private final Map<Long, long[]> pendingLatest = new HashMap<>();
+    private long lastLatestFlush = System.nanoTime();
+    /** The result counter latest_result is flushed up to (latest_flushed_counter); under writeLock. */
+    private long latestFlushedCounter;
+    static final long LATEST_FLUSH_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private volatile long latestFlushNanos = LATEST_FLUSH_NANOS;
     private final String mergeAgentSql;
     private final String mergeLatestSql;
     private final String mergeHwmSql;
@@ -184,6 +200,7 @@ public final class Store implements AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException("cannot open the writer connection", e);
         }
+        // The merge needs mergeLatestSql, built below; the replay runs at the end.
 
         List<Col> agentCols = List.of(new Col("agent_name", VARCHAR), new Col("site", VARCHAR),
                 new Col("labels_json", VARCHAR), new Col("version", VARCHAR),
@@ -227,6 +244,87 @@ public final class Store implements AutoCloseable {
         List<String> verdictKeys = List.of("verdict_id");
         mergeVerdictSql = dialect.merge("verdict", verdictCols, verdictKeys,
                 SqlDialect.setAllBut(verdictCols, verdictKeys), null);
+        try {
+            replayUnflushedLatest();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            closeQuietly(writer);
+            throw new StoreException("cannot bring latest_result up to date: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Brings latest_result up to date with the raw rows committed after its last flush (the
+     * coordinator stopped between flushes, e.g. killed). Those rows have a counter at or past
+     * latest_flushed_counter; within each corrected minute the counter orders the ids, so they
+     * are one primary-key range per minute, and the minutes present are found by skipping from
+     * one to the next. A clean close flushes, and then there is nothing to replay.
+     */
+    private void replayUnflushedLatest() throws SQLException {
+        long flushed;
+        try (PreparedStatement ps = writer.prepareStatement(
+                "SELECT meta_value FROM store_meta WHERE meta_key = 'latest_flushed_counter'");
+             ResultSet rs = ps.executeQuery()) {
+            flushed = rs.next() ? rs.getLong(1) : 0;
+        }
+        latestFlushedCounter = flushed;
+        if (flushed == resultCounter) {
+            return;
+        }
+        // Counter ranges [from, to) within a minute; the counter wraps at 2^37.
+        long lo = flushed & COUNTER_MASK;
+        long hi = resultCounter & COUNTER_MASK;
+        List<long[]> ranges = resultCounter - flushed > COUNTER_MASK || resultCounter < flushed
+                ? List.of(new long[] {0, COUNTER_MASK + 1})
+                : lo <= hi ? List.of(new long[] {lo, hi})
+                : List.of(new long[] {lo, COUNTER_MASK + 1}, new long[] {0, hi});
+        Map<LatestKey, long[]> newest = new HashMap<>();
+        int rows = 0;
+        try (PreparedStatement next = writer.prepareStatement("SELECT result_id FROM probe_result "
+                + "WHERE result_id >= ? ORDER BY result_id FETCH FIRST 1 ROWS ONLY");
+             PreparedStatement range = writer.prepareStatement("SELECT agent_name, check_id, "
+                     + "corrected_at_ms, result_id FROM probe_result WHERE result_id >= ? AND result_id < ?")) {
+            range.setFetchSize(FETCH_SIZE);
+            long from = 0;
+            while (true) {
+                next.setLong(1, from);
+                long minute;
+                try (ResultSet rs = next.executeQuery()) {
+                    if (!rs.next()) {
+                        break;
+                    }
+                    minute = rs.getLong(1) >>> COUNTER_BITS;
+                }
+                for (long[] r : ranges) {
+                    range.setLong(1, (minute << COUNTER_BITS) | r[0]);
+                    range.setLong(2, (minute << COUNTER_BITS) + r[1]);
+                    try (ResultSet rs = range.executeQuery()) {
+                        while (rs.next()) {
+                            rows++;
+                            long[] v = {rs.getLong(3), rs.getLong(4)};
+                            newest.merge(new LatestKey(rs.getString(1), rs.getString(2)), v,
+                                    (a, b) -> b[0] > a[0] ? b : a);
+                        }
+                    }
+                }
+                if (minute >= MAX_MINUTE) {
+                    break;
+                }
+                from = (minute + 1) << COUNTER_BITS;
+            }
+        }
+        Map<LatestKey, Long> newSeries = new HashMap<>();
+        List<long[]> known = new ArrayList<>();
+        List<long[]> fresh = new ArrayList<>();
+        assignSeries(writer, newest.entrySet().stream().map(e -> Map.entry(e.getKey(), e.getValue()))
+                .toList(), newSeries, known, fresh);
+        writeLatest(writer, known, fresh);
+        saveLatestFlushMark(writer);
+        writer.commit();
+        latestFlushedCounter = resultCounter;
+        seriesIds.putAll(newSeries);
+        log.info("latest_result brought up to date from {} raw rows committed after its last flush "
+                + "({} series)", rows, newest.size());
     }
 
     /** For other DAOs (identity, sweeps) sharing this database; their tables come by migration. */
@@ -238,6 +336,11 @@ public final class Store implements AutoCloseable {
     public void close() {
         writeLock.lock();
         try {
+            try {
+                flushLatest();
+            } catch (RuntimeException e) {
+                log.warn("flushing latest results at close failed; the next open replays them: {}", e.toString());
+            }
             try {
                 writer.rollback();
                 writer.close();
@@ -351,6 +454,16 @@ public final class Store implements AutoCloseable {
      * its high-water marks, so a replay from an old incarnation is still recognised.
      */
     public boolean deleteAgent(String name) {
+        writeLock.lock();
+        try {
+            flushLatest(); // then the DELETE below removes the agent's pending rows too
+            return deleteAgentLocked(name);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private boolean deleteAgentLocked(String name) {
         boolean deleted = write("delete agent " + name, c -> {
             try (PreparedStatement latest = c.prepareStatement("DELETE FROM latest_result "
                     + "WHERE series_id IN (SELECT series_id FROM result_series WHERE agent_name = ?)");
@@ -579,8 +692,20 @@ public final class Store implements AutoCloseable {
         try {
             Map<LatestKey, Long> newSeries = new HashMap<>();
             Map<LatestKey, Row> committedLatest = new HashMap<>();
-            List<IngestOutcome> outcomes = ingestInTransaction(batches, newSeries, committedLatest);
+            List<long[]> deferred = new ArrayList<>();
+            boolean flush = System.nanoTime() - lastLatestFlush >= latestFlushNanos;
+            List<IngestOutcome> outcomes = ingestInTransaction(batches, newSeries, committedLatest,
+                    deferred, flush);
             seriesIds.putAll(newSeries); // committed: publish the new series ids
+            if (flush) {
+                pendingLatest.clear();
+                latestFlushedCounter = resultCounter;
+                lastLatestFlush = System.nanoTime();
+            } else {
+                for (long[] v : deferred) {
+                    pendingLatest.merge(v[0], new long[] {v[1], v[2]}, (a, b) -> b[0] > a[0] ? b : a);
+                }
+            }
             var cells = latestCells;
             if (cells != null) {
                 // The same rule as the conditional update: the newest corrected time wins.
@@ -601,9 +726,15 @@ public final class Store implements AutoCloseable {
                 Instant.ofEpochMilli(r.receivedAt()), Map.of());
     }
 
+    /**
+     * The ingest transaction. New series get their latest row at once; known ones go to
+     * {@code deferred} as {series id, corrected time, result id}, or, when {@code flush}, are
+     * written together with every pending one (and the flush mark) in this transaction.
+     */
     private List<IngestOutcome> ingestInTransaction(List<IngestBatch> batches,
                                                     Map<LatestKey, Long> newSeries,
-                                                    Map<LatestKey, Row> committedLatest) {
+                                                    Map<LatestKey, Row> committedLatest,
+                                                    List<long[]> deferred, boolean flush) {
         return write("ingest", c -> {
             List<IngestOutcome> outcomes = new ArrayList<>(batches.size());
             Map<HwmKey, Long> marks = new HashMap<>();
@@ -674,9 +805,18 @@ public final class Store implements AutoCloseable {
                     ins.executeBatch();
                 }
             }
+            List<long[]> fresh = new ArrayList<>();
             if (!latest.isEmpty()) {
-                updateLatest(c, latest, newSeries);
+                assignSeries(c, latest.entrySet().stream()
+                        .map(e -> Map.entry(e.getKey(), new long[] {e.getValue().correctedAt(), e.getValue().resultId()}))
+                        .toList(), newSeries, deferred, fresh);
                 committedLatest.putAll(latest);
+            }
+            if (flush) {
+                writeLatest(c, withPending(deferred), fresh);
+                saveLatestFlushMark(c);
+            } else {
+                writeLatest(c, List.of(), fresh);
             }
             if (toInsert > 0) {
                 saveResultCounter(c);
@@ -699,20 +839,21 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Points each (agent, check) series at its newest row. Known series take a conditional
-     * UPDATE (the steady state: one primary-key update each); new series get their id and row;
-     * an update that matched nothing (the latest row was purged, or a fresher one exists) falls
-     * back to the conditional MERGE.
+     * Splits (agent, check) to {corrected time, result id} into known series ({@code known}) and
+     * new ones, which get their id and result_series row now ({@code fresh}, {@code newSeries});
+     * both as {series id, corrected time, result id}.
      */
-    private void updateLatest(Connection c, Map<LatestKey, Row> latest,
-                              Map<LatestKey, Long> newSeries) throws SQLException {
-        List<long[]> updates = new ArrayList<>(latest.size());
-        List<long[]> inserts = new ArrayList<>();
+    private void assignSeries(Connection c, List<Map.Entry<LatestKey, long[]>> latest,
+                              Map<LatestKey, Long> newSeries, List<long[]> known,
+                              List<long[]> fresh) throws SQLException {
         try (PreparedStatement insSeries = c.prepareStatement("INSERT INTO result_series "
                 + "(series_id, agent_name, check_id) VALUES (?, ?, ?)")) {
-            for (Map.Entry<LatestKey, Row> e : latest.entrySet()) {
-                Row row = e.getValue();
+            for (Map.Entry<LatestKey, long[]> e : latest) {
+                long[] v = e.getValue();
                 Long id = seriesIds.get(e.getKey());
+                if (id == null) {
+                    id = newSeries.get(e.getKey());
+                }
                 if (id == null) {
                     id = ++lastSeriesId;
                     newSeries.put(e.getKey(), id);
@@ -720,15 +861,35 @@ public final class Store implements AutoCloseable {
                     insSeries.setString(2, e.getKey().agent());
                     insSeries.setString(3, e.getKey().checkId());
                     insSeries.addBatch();
-                    inserts.add(new long[] {id, row.correctedAt(), row.resultId()});
+                    fresh.add(new long[] {id, v[0], v[1]});
                 } else {
-                    updates.add(new long[] {id, row.correctedAt(), row.resultId()});
+                    known.add(new long[] {id, v[0], v[1]});
                 }
             }
-            if (!inserts.isEmpty()) {
+            if (!fresh.isEmpty()) {
                 insSeries.executeBatch();
             }
         }
+    }
+
+    /** {@code deferred} merged with every pending series (newest corrected time wins). */
+    private List<long[]> withPending(List<long[]> deferred) {
+        Map<Long, long[]> all = new HashMap<>(pendingLatest);
+        for (long[] v : deferred) {
+            all.merge(v[0], new long[] {v[1], v[2]}, (a, b) -> b[0] > a[0] ? b : a);
+        }
+        List<long[]> out = new ArrayList<>(all.size());
+        all.forEach((id, v) -> out.add(new long[] {id, v[0], v[1]}));
+        return out;
+    }
+
+    /**
+     * Points series at their newest row, {series id, corrected time, result id} each. Known
+     * series take a conditional UPDATE (one primary-key update each); new series an INSERT; an
+     * update that matched nothing (the latest row was purged, or a fresher one exists) falls back
+     * to the conditional MERGE.
+     */
+    private void writeLatest(Connection c, List<long[]> updates, List<long[]> inserts) throws SQLException {
         if (!inserts.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO latest_result "
                     + "(series_id, corrected_at_ms, result_id) VALUES (?, ?, ?)")) {
@@ -742,10 +903,13 @@ public final class Store implements AutoCloseable {
         if (updates.isEmpty()) {
             return;
         }
+        // In key order: neighbouring updates share B-tree pages.
+        List<long[]> sorted = new ArrayList<>(updates);
+        sorted.sort(java.util.Comparator.comparingLong(v -> v[0]));
         int[] counts;
         try (PreparedStatement ps = c.prepareStatement("UPDATE latest_result "
                 + "SET corrected_at_ms = ?, result_id = ? WHERE series_id = ? AND corrected_at_ms < ?")) {
-            for (long[] v : updates) {
+            for (long[] v : sorted) {
                 ps.setLong(1, v[1]);
                 ps.setLong(2, v[2]);
                 ps.setLong(3, v[0]);
@@ -757,7 +921,7 @@ public final class Store implements AutoCloseable {
         List<long[]> missed = new ArrayList<>();
         for (int i = 0; i < counts.length; i++) {
             if (counts[i] == 0) {
-                missed.add(updates.get(i));
+                missed.add(sorted.get(i));
             }
         }
         if (!missed.isEmpty()) {
@@ -768,6 +932,44 @@ public final class Store implements AutoCloseable {
                 }
                 ps.executeBatch();
             }
+        }
+    }
+
+    /** Records that latest_result reflects every row so far; takes effect with the commit. */
+    private void saveLatestFlushMark(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE store_meta SET meta_value = ? WHERE meta_key = 'latest_flushed_counter'")) {
+            ps.setLong(1, resultCounter);
+            ps.executeUpdate();
+        }
+    }
+
+    /** For tests and benches: how long latest rows may stay pending (default 2 s). */
+    void latestFlushInterval(Duration interval) {
+        latestFlushNanos = interval.toNanos();
+    }
+
+    /**
+     * Writes every pending latest row now, in a transaction of its own. Whatever reads or
+     * deletes latest_result calls this first, under the write lock.
+     */
+    void flushLatest() {
+        writeLock.lock();
+        try {
+            if (pendingLatest.isEmpty() && latestFlushedCounter == resultCounter) {
+                return;
+            }
+            long mark = resultCounter;
+            write("flush latest results", c -> {
+                writeLatest(c, withPending(List.of()), List.of());
+                saveLatestFlushMark(c);
+                return null;
+            });
+            pendingLatest.clear();
+            latestFlushedCounter = mark;
+            lastLatestFlush = System.nanoTime();
+        } finally {
+            writeLock.unlock();
         }
     }
 
@@ -915,6 +1117,7 @@ public final class Store implements AutoCloseable {
      * whose newest result is older than the retention window has no row (its cell is MISSING).
      */
     public void forEachLatest(Consumer<LatestRow> sink) {
+        flushLatest();
         read("stream latest results", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT s.agent_name, s.check_id, "
                     + "r.check_revision, r.status, r.failure, r.detail, r.latency_us, "
@@ -950,6 +1153,7 @@ public final class Store implements AutoCloseable {
             try {
                 cells = latestCells;
                 if (cells == null) {
+                    flushLatest();
                     cells = loadLatestCells();
                     latestCells = cells;
                 }
@@ -1074,13 +1278,19 @@ public final class Store implements AutoCloseable {
             lower = upper[0] + 1;
         }
         // Matrix cells silent for the whole retention window: their raw rows are gone.
-        write("purge latest results", c -> {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "DELETE FROM latest_result WHERE corrected_at_ms < ?")) {
-                ps.setLong(1, cut);
-                return ps.executeUpdate();
-            }
-        });
+        writeLock.lock();
+        try {
+            flushLatest(); // no pending row may point at a purged one after the delete
+            write("purge latest results", c -> {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM latest_result WHERE corrected_at_ms < ?")) {
+                    ps.setLong(1, cut);
+                    return ps.executeUpdate();
+                }
+            });
+        } finally {
+            writeLock.unlock();
+        }
         var cells = latestCells;
         if (cells != null) {
             cells.values().removeIf(r -> r.correctedAt().toEpochMilli() < cut);

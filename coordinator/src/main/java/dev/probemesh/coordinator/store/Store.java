@@ -662,6 +662,16 @@ public final class Store implements AutoCloseable {
     }
 
     private record LatestKey(String agent, String checkId) {
+        /**
+         * The record's default (31 * agent + check) makes "agent-12"/"check-7" style names collide
+         * by the thousand; the maps holding every series then degrade into tree bins searched in
+         * full (the key is not Comparable). A multiplicative mix spreads them.
+         */
+        @Override
+        public int hashCode() {
+            int h = agent.hashCode() * 0x9E3779B9 + checkId.hashCode();
+            return h ^ (h >>> 16);
+        }
     }
 
     /** A validated result ready to insert. */

@@ -98,7 +98,7 @@ public final class Store implements AutoCloseable {
      * Committed results newer than what latest_result holds for their series: series id to
      * {corrected time, result id}; guarded by writeLock. latest_result used to take one update per
      * ingested result, which rewrote most of its pages on every commit (a fleet touches every
-     * series every round) and was the writer's largest cost; now each series is written once per
+     * series every round), a large share of the writer's cost; now each series is written once per
      * flush. Flushed inside an ingest transaction at most every {@link #LATEST_FLUSH_NANOS}, and
      * before anything reads or deletes latest rows; a crash between flushes is repaired at open
      * from the raw rows past latest_flushed_counter (see {@link #replayUnflushedLatest}).

@@ -1,7 +1,7 @@
 /**
  * The coordinator's store (DESIGN.md, "Identity, time and data"): embedded H2 with Flyway
- * migrations in {@code classpath:db/migration} (V1 store, V2 identity, V3 sweeps, V4 latest by
- * series).
+ * migrations in {@code classpath:db/migration} (V1 store, V2 identity, V4 latest by series,
+ * V5 sweeps, V6 schedules, V7 latest flush mark).
  *
  * <p>Decisions worth knowing before changing it:
  * <ul>
@@ -15,7 +15,10 @@
  *       persisted counter. Time-range reads, hourly rollups and purges are primary-key range
  *       scans, and inserts maintain no secondary index.</li>
  *   <li>{@code latest_result} is (series id, corrected time, result id), updated only by a newer
- *       corrected time; series ids for (agent, check) are cached in memory by the writer.</li>
+ *       corrected time; series ids for (agent, check) are cached in memory by the writer. It is
+ *       written behind the raw rows: each series at most once per 2 s flush (V7's
+ *       {@code latest_flushed_counter} marks how far), readers and deletes flush first, and
+ *       opening the store replays the raw rows committed after the last flush (a crash).</li>
  *   <li>Results of unknown check ids are stored (a just-deleted check, an ad-hoc sweep check).</li>
  *   <li>Deleted checks stay as tombstones, so a re-created id continues its revision count.</li>
  *   <li>SQL is standard (MERGE ... USING VALUES, OFFSET/FETCH); what differs per database is in

@@ -41,6 +41,8 @@ import java.util.stream.Stream;
  * agents x 200 checks (two rounds of results, one site failing one check so verdicts exist).
  * Also {@code diagnose_tick_ms}: one full correlation run of that coordinator's window
  * ({@code Diagnosis.tick}, what produces the verdicts Diagnose returns). Medians of N.
+ * {@code matrix_query_cpu_ms} is the process's CPU per matrix query: server and client are
+ * this one JVM, so it is both sides' cost (plus GC and whatever else the coordinator runs).
  *
  * <p>Usage: {@code MatrixBench PORT [RUNS] [AGENTS] [CHECKS]}.
  */
@@ -144,8 +146,11 @@ public final class MatrixBench {
                 }
             }
             long[] matrix = new long[runs];
+            long[] matrixCpu = new long[runs];
+            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             long cells = 0;
             for (int i = 0; i < runs + 3; i++) {
+                long c0 = os.getProcessCpuTime();
                 long s = System.nanoTime();
                 long n = 0;
                 var it = admin.withDeadlineAfter(60, TimeUnit.SECONDS).getMatrix(MatrixRequest.getDefaultInstance());
@@ -154,6 +159,7 @@ public final class MatrixBench {
                 }
                 if (i >= 3) {
                     matrix[i - 3] = (System.nanoTime() - s) / 1_000_000;
+                    matrixCpu[i - 3] = (os.getProcessCpuTime() - c0) / 1_000_000;
                 }
                 cells = n;
             }
@@ -169,6 +175,7 @@ public final class MatrixBench {
             Arrays.sort(tick);
             Arrays.sort(tickCpu);
             Arrays.sort(matrix);
+            Arrays.sort(matrixCpu);
             Arrays.sort(diag);
             System.out.printf("# matrix: %d cells streamed per query; diagnose: %d open verdicts; runs=%d "
                     + "(after 3 warmups)%n", cells, last.getVerdictsCount(), runs);
@@ -176,6 +183,7 @@ public final class MatrixBench {
                     + " " + v.getSite() + " " + v.getChecksList()));
             System.out.println("matrix_cells=" + cells);
             System.out.println("matrix_query_ms=" + matrix[runs / 2]);
+            System.out.println("matrix_query_cpu_ms=" + matrixCpu[runs / 2]);
             System.out.printf("diagnose_rpc_ms=%.2f%n", diag[runs / 2] / 1000.0);
             System.out.println("diagnose_tick_ms=" + tick[runs / 2]);
             System.out.println("diagnose_tick_cpu_ms=" + tickCpu[runs / 2]);

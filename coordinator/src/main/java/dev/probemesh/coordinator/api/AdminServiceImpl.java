@@ -48,12 +48,15 @@ import dev.probemesh.proto.v1.ListSweepsResponse;
 import dev.probemesh.proto.v1.StartSweepRequest;
 import dev.probemesh.proto.v1.SweepStatus;
 import dev.probemesh.proto.v1.WatchSweepRequest;
+import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusException;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -66,6 +69,8 @@ import org.slf4j.LoggerFactory;
 public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
     private static final Logger log = LoggerFactory.getLogger(AdminServiceImpl.class);
     private static final int CELLS_PER_CHUNK = 5_000;
+    /** Well under gRPC's default 4 MiB message limit, whatever the cells' detail strings hold. */
+    private static final long BYTES_PER_CHUNK = 1 << 20;
     private static final int MAX_CHECKS_PER_APPLY = 10_000;
 
     private final Store store;
@@ -158,6 +163,7 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
 
     @Override
     public void getMatrix(MatrixRequest request, StreamObserver<MatrixChunk> out) {
+        MatrixStream stream;
         try {
             Instant now = clock.instant();
             List<AgentInfo> agents = agentInfos().stream()
@@ -166,8 +172,6 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
             Set<String> wantedChecks = new HashSet<>(request.getCheckIdsList());
             List<Check> checks = store.checks().stream()
                     .filter(c -> wantedChecks.isEmpty() || wantedChecks.contains(c.getId())).toList();
-            out.onNext(MatrixChunk.newBuilder().setGeneratedAtMs(now.toEpochMilli()).addAllAgents(agents)
-                    .addAllChecks(checks).build());
             // Cells go into a grid indexed by agent and check position: two lookups in small maps
             // per row and no key strings, which matters at 1,000 agents x 200 checks.
             Map<String, Integer> checkIndex = new HashMap<>();
@@ -178,7 +182,6 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
             for (int i = 0; i < agents.size(); i++) {
                 agentIndex.put(agents.get(i).getName(), i);
             }
-            Map<String, String> explained = verdicts.cellVerdicts();
             LatestRow[][] latest = new LatestRow[agents.size()][checks.size()];
             store.forEachLatestCell(r -> {
                 Integer a = agentIndex.get(r.agent());
@@ -187,32 +190,188 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
                     latest[a][c] = r;
                 }
             });
-            List<MatrixCell> chunk = new ArrayList<>();
-            for (int ai = 0; ai < agents.size(); ai++) {
-                AgentInfo a = agents.get(ai);
-                for (int ci = 0; ci < checks.size(); ci++) {
-                    Check c = checks.get(ci);
-                    if (c.getSelectorCount() > 0 && !Selectors.matches(c.getSelectorMap(), a.getSite(), a.getLabelsMap())) {
-                        continue;
-                    }
-                    LatestRow r = latest[ai][ci];
-                    // Only a red cell can be explained by a verdict: look the key up for those alone.
-                    String verdictId = r == null || r.status() == ProbeStatus.OK ? null
-                            : explained.get(a.getName() + "|" + c.getId());
-                    chunk.add(cell(a, c, r, verdictId, now));
-                    if (chunk.size() == CELLS_PER_CHUNK) {
-                        out.onNext(MatrixChunk.newBuilder().addAllCells(chunk).build());
-                        chunk.clear();
-                    }
-                }
-            }
-            if (!chunk.isEmpty()) {
-                out.onNext(MatrixChunk.newBuilder().addAllCells(chunk).build());
-            }
-            out.onCompleted();
+            stream = new MatrixStream(agents, checks, latest, verdicts.cellVerdicts(), now, out);
         } catch (RuntimeException e) {
             log.error("matrix failed", e);
             out.onError(Status.INTERNAL.withDescription("matrix failed: " + e.getMessage()).asRuntimeException());
+            return;
+        }
+        stream.start();
+    }
+
+    /**
+     * The last matrix query's cells that depend on their latest row alone (fresh, no verdict),
+     * by grid position. The store replaces a cell's {@link LatestRow} object whenever its latest
+     * result changes, so a cached cell is reused only while the grid holds the very same row
+     * object: built once per result, not once per query.
+     */
+    private record CellCache(String[] agents, String[] checks, LatestRow[][] rows, MatrixCell[][] cells) {
+        MatrixCell get(int ai, int ci, LatestRow r) {
+            return rows[ai][ci] == r ? cells[ai][ci] : null;
+        }
+    }
+
+    private volatile CellCache cellCache;
+
+    private static final ByteString[] STATUS_BYTES = Arrays.stream(ProbeStatus.values())
+            .map(st -> ByteString.copyFromUtf8(st.name())).toArray(ByteString[]::new);
+
+    /**
+     * Streams one matrix answer as the client takes it (gRPC flow control: a chunk is built and
+     * sent only while the transport is ready), so the server never holds the whole answer
+     * serialized in its buffers.
+     */
+    private final class MatrixStream implements Runnable {
+        private final List<AgentInfo> agents;
+        private final List<Check> checks;
+        private final LatestRow[][] latest;
+        private final Map<String, String> explained;
+        private final Instant now;
+        private final long nowMs;
+        private final long[] staleMs;
+        private final boolean[] selective;
+        private final ByteString[] agentBytes;
+        private final ByteString[] checkBytes;
+        private final StreamObserver<MatrixChunk> out;
+        private final CellCache previous;
+        private final CellCache next;
+        private int ai;
+        private int ci;
+        private boolean headerSent;
+        private boolean done;
+
+        MatrixStream(List<AgentInfo> agents, List<Check> checks, LatestRow[][] latest,
+                Map<String, String> explained, Instant now, StreamObserver<MatrixChunk> out) {
+            this.agents = agents;
+            this.checks = checks;
+            this.latest = latest;
+            this.explained = explained;
+            this.now = now;
+            this.nowMs = now.toEpochMilli();
+            this.out = out;
+            this.staleMs = new long[checks.size()];
+            this.selective = new boolean[checks.size()];
+            String[] checkIds = new String[checks.size()];
+            for (int i = 0; i < checks.size(); i++) {
+                Check c = checks.get(i);
+                staleMs[i] = (long) STALE_INTERVALS * c.getIntervalMs() + c.getTimeoutMs();
+                selective[i] = c.getSelectorCount() > 0;
+                checkIds[i] = c.getId();
+            }
+            String[] agentNames = new String[agents.size()];
+            this.agentBytes = new ByteString[agents.size()];
+            for (int i = 0; i < agents.size(); i++) {
+                agentNames[i] = agents.get(i).getName();
+                agentBytes[i] = agents.get(i).getNameBytes();
+            }
+            this.checkBytes = new ByteString[checks.size()];
+            for (int i = 0; i < checks.size(); i++) {
+                checkBytes[i] = checks.get(i).getIdBytes();
+            }
+            CellCache cached = cellCache;
+            this.previous = cached != null && Arrays.equals(cached.agents(), agentNames)
+                    && Arrays.equals(cached.checks(), checkIds) ? cached : null;
+            this.next = new CellCache(agentNames, checkIds, latest, new MatrixCell[agents.size()][checks.size()]);
+        }
+
+        void start() {
+            if (out instanceof ServerCallStreamObserver<MatrixChunk> call) {
+                // Callbacks of one call are serialized: run() never races itself.
+                call.setOnCancelHandler(() -> done = true);
+                call.setOnReadyHandler(this);
+            }
+            run();
+        }
+
+        @Override
+        public void run() {
+            if (done) {
+                return;
+            }
+            try {
+                ServerCallStreamObserver<MatrixChunk> call =
+                        out instanceof ServerCallStreamObserver<MatrixChunk> c ? c : null;
+                while (!done && (call == null || call.isReady())) {
+                    if (!headerSent) {
+                        headerSent = true;
+                        out.onNext(MatrixChunk.newBuilder().setGeneratedAtMs(nowMs).addAllAgents(agents)
+                                .addAllChecks(checks).build());
+                        continue;
+                    }
+                    MatrixChunk.Builder chunk = nextChunk();
+                    if (chunk.getCellsCount() > 0) {
+                        out.onNext(chunk.build());
+                    }
+                    if (ai >= agents.size()) {
+                        done = true;
+                        cellCache = next;
+                        out.onCompleted();
+                    }
+                }
+            } catch (RuntimeException e) {
+                done = true;
+                log.error("matrix failed", e);
+                out.onError(Status.INTERNAL.withDescription("matrix failed: " + e.getMessage()).asRuntimeException());
+            }
+        }
+
+        /** The next cells in grid order, up to {@link #CELLS_PER_CHUNK} or {@link #BYTES_PER_CHUNK}. */
+        private MatrixChunk.Builder nextChunk() {
+            MatrixChunk.Builder chunk = MatrixChunk.newBuilder();
+            int cells = 0;
+            long bytes = 0;
+            for (; ai < agents.size(); ai++, ci = 0) {
+                AgentInfo a = agents.get(ai);
+                for (; ci < checks.size(); ci++) {
+                    if (cells == CELLS_PER_CHUNK || bytes >= BYTES_PER_CHUNK) {
+                        return chunk;
+                    }
+                    Check c = checks.get(ci);
+                    if (selective[ci] && !Selectors.matches(c.getSelectorMap(), a.getSite(), a.getLabelsMap())) {
+                        continue;
+                    }
+                    MatrixCell cell = cell(a, c, ai, ci);
+                    chunk.addCells(cell);
+                    cells++;
+                    bytes += cell.getSerializedSize() + 4;
+                }
+            }
+            return chunk;
+        }
+
+        /**
+         * What {@link AdminServiceImpl#cell} builds for a fresh cell without a verdict, with the
+         * strings as shared UTF-8 bytes: the cell is serialized by copying them, not re-encoding.
+         */
+        private MatrixCell freshCell(int ai, int ci, LatestRow r) {
+            MatrixCell.Builder b = MatrixCell.newBuilder().setAgentBytes(agentBytes[ai]).setCheckIdBytes(checkBytes[ci])
+                    .setAtMs(r.correctedAt().toEpochMilli()).setCheckRevision(r.checkRevision())
+                    .setStatusBytes(STATUS_BYTES[r.status().ordinal()]).setLatencyMs(r.latencyMs());
+            if (r.failure() != null && !r.failure().isEmpty()) {
+                b.setFailure(r.failure());
+            }
+            if (!r.detail().isEmpty()) {
+                b.setDetail(r.detail());
+            }
+            return b.build();
+        }
+
+        private MatrixCell cell(AgentInfo a, Check c, int ai, int ci) {
+            LatestRow r = latest[ai][ci];
+            if (r == null || nowMs - r.correctedAt().toEpochMilli() > staleMs[ci]) {
+                return AdminServiceImpl.cell(a, c, r, null, now);
+            }
+            // Only a red cell can be explained by a verdict: look the key up for those alone.
+            String verdictId = r.status() == ProbeStatus.OK ? null : explained.get(a.getName() + "|" + c.getId());
+            if (verdictId != null) {
+                return AdminServiceImpl.cell(a, c, r, verdictId, now);
+            }
+            MatrixCell cell = previous == null ? null : previous.get(ai, ci, r);
+            if (cell == null) {
+                cell = freshCell(ai, ci, r);
+            }
+            next.cells()[ai][ci] = cell;
+            return cell;
         }
     }
 

@@ -138,6 +138,52 @@ class AdminServiceInProcessTest {
                 .allSatisfy(c -> assertThat(c.getStatus()).isEqualTo("MISSING"));
     }
 
+    private static dev.probemesh.proto.v1.ProbeResult result(long seq, String checkId, Instant observedAt,
+            dev.probemesh.proto.v1.Status status, String failure) {
+        return dev.probemesh.proto.v1.ProbeResult.newBuilder().setSeq(seq).setCheckId(checkId).setCheckRevision(1)
+                .setObservedAtMs(observedAt.toEpochMilli()).setStatus(status).setFailure(failure)
+                .setTimings(dev.probemesh.proto.v1.Timings.newBuilder().setTotalUs(1500))
+                .setAddress("203.0.113.10").build();
+    }
+
+    private List<dev.probemesh.proto.v1.MatrixCell> matrixCells() {
+        List<dev.probemesh.proto.v1.MatrixCell> cells = new ArrayList<>();
+        admin.getMatrix(MatrixRequest.getDefaultInstance()).forEachRemaining(c -> cells.addAll(c.getCellsList()));
+        return cells;
+    }
+
+    @Test
+    void matrixCellsFollowEachNewResultAcrossRepeatedQueriesAndAnOldResultIsMissing() {
+        admin.applyChecks(ApplyChecksRequest.newBuilder().addChecks(tcp("web", "203.0.113.10:443"))
+                .addChecks(tcp("dns", "203.0.113.10:53")).build());
+        Instant now = Instant.now();
+        store.upsertAgent(new AgentRow("a1", "idc", Map.of(), "test", new byte[0], now, now, 0));
+        var ok = dev.probemesh.proto.v1.Status.STATUS_OK;
+        var fail = dev.probemesh.proto.v1.Status.STATUS_FAIL;
+        // dns: one result, far older than 3 intervals + the timeout: MISSING, naming the age and status.
+        store.ingest("a1", "inc-1", List.of(result(1, "web", now.minusSeconds(2), ok, ""),
+                result(2, "dns", now.minusSeconds(600), fail, "TIMEOUT")), now, 0);
+        for (int i = 0; i < 2; i++) { // the second query serves what the first built, unchanged
+            assertThat(matrixCells()).extracting(c -> c.getCheckId() + " " + c.getStatus() + " " + c.getFailure())
+                    .containsExactly("dns MISSING ", "web OK ");
+        }
+        assertThat(matrixCells().get(0).getDetail()).startsWith("last result 6").endsWith("s ago (FAIL TIMEOUT)");
+        assertThat(matrixCells().get(1).getAgent()).isEqualTo("a1");
+        assertThat(matrixCells().get(1).getLatencyMs()).isEqualTo(1.5);
+        assertThat(matrixCells().get(1).getAtMs()).isEqualTo(now.minusSeconds(2).toEpochMilli());
+
+        // A newer result replaces the cell on the next query; then back to OK.
+        store.ingest("a1", "inc-1", List.of(result(3, "web", now.minusSeconds(1), fail, "REFUSED")), now, 0);
+        assertThat(matrixCells()).extracting(c -> c.getCheckId() + " " + c.getStatus() + " " + c.getFailure())
+                .containsExactly("dns MISSING ", "web FAIL REFUSED");
+        store.ingest("a1", "inc-1", List.of(result(4, "web", now, ok, ""),
+                result(5, "dns", now, ok, "")), now, 0);
+        for (int i = 0; i < 2; i++) {
+            assertThat(matrixCells()).extracting(c -> c.getCheckId() + " " + c.getStatus() + " " + c.getAtMs())
+                    .containsExactly("dns OK " + now.toEpochMilli(), "web OK " + now.toEpochMilli());
+        }
+    }
+
     @Test
     void schedulesAreAddedListedRunAndDeletedThroughTheApi() {
         admin.applyChecks(ApplyChecksRequest.newBuilder().addChecks(tcp("web", "203.0.113.10:443")).build());

@@ -71,6 +71,8 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     private static final int CELLS_PER_CHUNK = 5_000;
     /** Well under gRPC's default 4 MiB message limit, whatever the cells' detail strings hold. */
     private static final long BYTES_PER_CHUNK = 1 << 20;
+    /** How much of a matrix answer may wait in the transport's buffers before building stops. */
+    private static final int READY_BYTES = 1 << 20;
     private static final int MAX_CHECKS_PER_APPLY = 10_000;
 
     private final Store store;
@@ -278,6 +280,9 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
             if (out instanceof ServerCallStreamObserver<MatrixChunk> call) {
                 // Callbacks of one call are serialized: run() never races itself.
                 call.setOnCancelHandler(() -> done = true);
+                // A few chunks in flight: at the default 32 KiB every chunk (about 225 KiB at
+                // 5,000 cells) waited for the one before it to drain to the client.
+                call.setOnReadyThreshold(READY_BYTES);
                 call.setOnReadyHandler(this);
             }
             run();

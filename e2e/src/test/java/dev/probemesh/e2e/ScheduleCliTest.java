@@ -4,73 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.probemesh.cli.ExitCodes;
-import dev.probemesh.cli.Main;
-import dev.probemesh.common.check.CheckFile;
-import dev.probemesh.proto.v1.ApplyChecksRequest;
 import dev.probemesh.proto.v1.ListSchedulesRequest;
 import dev.probemesh.proto.v1.ListSweepsRequest;
 import dev.probemesh.proto.v1.Schedule;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** `probemesh schedule add|list|run-now|delete` and `diagnose --sweep` against a real coordinator and real agents. */
 @Timeout(120)
-class ScheduleCliTest {
-    @TempDir
-    Path dir;
-
-    Mesh mesh;
-    ServerSocket listener;
-
-    record Outcome(int code, String out, String err) {
-    }
-
-    @BeforeEach
-    void setUp() throws Exception {
-        listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        mesh = new Mesh(dir).startCoordinator();
-        mesh.admin().applyChecks(ApplyChecksRequest.newBuilder().addAllChecks(CheckFile.parse("c.yaml", """
-                checks:
-                  - id: stored-tcp
-                    kind: tcp
-                    target: 127.0.0.1:%d
-                    interval: 60s
-                    timeout: 1s
-                    selector: {site: nowhere}
-                """.formatted(listener.getLocalPort()))).build());
-        mesh.startAgent("a-1", "a");
-        mesh.startAgent("a-2", "a");
-        mesh.startAgent("b-1", "b");
-        await().atMost(Duration.ofSeconds(30)).until(() -> mesh.coordinator.sessions().all().size() == 3);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        mesh.close();
-        listener.close();
-    }
-
-    Outcome cli(String... args) {
-        String[] all = new String[args.length + 3];
-        System.arraycopy(args, 0, all, 0, args.length);
-        all[args.length] = "--insecure";
-        all[args.length + 1] = "--coordinator";
-        all[args.length + 2] = "127.0.0.1:" + mesh.coordinator.port();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(all, new PrintWriter(out), new PrintWriter(err));
-        return new Outcome(code, out.toString(), err.toString());
-    }
-
+class ScheduleCliTest extends CliMesh {
     @Test
     void addListRunNowAndDeleteASchedule() {
         Outcome add = cli("schedule", "add", "--cron", "0 2 * * *", "--tz", "Asia/Tokyo", "--selector", "site=a",

@@ -12,6 +12,7 @@ import dev.probemesh.proto.v1.ListAgentsRequest;
 import dev.probemesh.proto.v1.ListAgentsResponse;
 import dev.probemesh.proto.v1.RenewResponse;
 import dev.probemesh.proto.v1.Welcome;
+import dev.probemesh.testing.MutableClock;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.probemesh.common.tls.KeyMaterial;
 import dev.probemesh.proto.v1.EnrollRequest;
 import dev.probemesh.proto.v1.EnrollServiceGrpc;
+import dev.probemesh.testing.MutableClock;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;

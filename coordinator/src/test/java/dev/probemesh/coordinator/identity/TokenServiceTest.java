@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.probemesh.testing.MutableClock;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;

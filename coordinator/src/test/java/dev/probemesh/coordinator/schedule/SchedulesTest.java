@@ -12,6 +12,7 @@ import dev.probemesh.proto.v1.Check;
 import dev.probemesh.proto.v1.Schedule;
 import dev.probemesh.proto.v1.SweepStatus;
 import dev.probemesh.proto.v1.TcpParams;
+import dev.probemesh.testing.MutableClock;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import java.nio.file.Path;
@@ -38,7 +39,7 @@ class SchedulesTest {
     @TempDir
     Path dir;
 
-    ManualClock clock = new ManualClock(T0);
+    MutableClock clock = new MutableClock(T0);
     ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
     Store store;
     Sweeps sweeps;

@@ -1,4 +1,4 @@
-package dev.probemesh.coordinator.schedule;
+package dev.probemesh.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,16 +6,23 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves by hand, so missed slots are proven without waiting for them. */
-final class ManualClock extends Clock {
+/**
+ * A clock tests move by hand, so expiry, missed schedule slots and the like are decided by the
+ * test, not by waiting.
+ */
+public final class MutableClock extends Clock {
     private volatile Instant now;
 
-    ManualClock(Instant start) {
+    public MutableClock(Instant start) {
         this.now = start;
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         now = now.plus(d);
+    }
+
+    public void set(Instant t) {
+        now = t;
     }
 
     @Override
